@@ -1,0 +1,346 @@
+//! The evaluator: a compiled [`Expr`] against a tree of answers.
+//!
+//! The rules, which the browser runtime follows too:
+//! - an unanswered question is empty;
+//! - a comparison with an empty operand is `false`;
+//! - arithmetic with an empty operand is empty, and so is a result that is
+//!   not a finite number (division by zero) or not a valid date;
+//! - `and`, `or` and `not` follow three-valued logic (empty is "unknown":
+//!   `false and empty` is `false`, `true or empty` is `true`, otherwise empty);
+//! - `if` with an empty condition is empty; `if(c, a)` is empty when `c` is false;
+//! - `selected` of empty is `false`; `count_selected`, `len`, `count` and
+//!   `sum` of nothing are 0.
+//!
+//! Expressions are assumed type-checked; a value of an unexpected type (only
+//! possible with a hand-edited manifest) evaluates to empty rather than
+//! panicking.
+
+use std::cmp::Ordering;
+
+use super::{BinaryOp, Expr, Func};
+use crate::answers::{Instance, Position};
+use crate::value::{Value, add_days, days_between, parse_date, parse_time, years_between};
+
+/// Where and when an expression is evaluated.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// All answers of the submission.
+    pub root: &'a Instance,
+    /// The repeat instances entered, outermost first.
+    pub position: &'a Position<'a>,
+    /// What `today()` means: the day the case was completed or received.
+    pub today: jiff::civil::Date,
+    /// The value of `.` in constraints.
+    pub self_value: Option<&'a Value>,
+}
+
+/// Evaluates an expression.
+pub fn evaluate(expr: &Expr, scope: &Scope<'_>) -> Value {
+    match expr {
+        Expr::Number(n) => Value::Number(*n),
+        Expr::Text(t) => Value::Text(t.clone()),
+        Expr::Bool(b) => Value::Bool(*b),
+        Expr::Date(d) => parse_date(d).map_or(Value::Empty, Value::Date),
+        Expr::Time(t) => parse_time(t).map_or(Value::Empty, Value::Time),
+        Expr::Ref(path) => lookup(path, scope),
+        Expr::SelfValue => scope.self_value.cloned().unwrap_or(Value::Empty),
+        Expr::Not(inner) => match evaluate(inner, scope) {
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::Empty,
+        },
+        Expr::Neg(inner) => match evaluate(inner, scope) {
+            Value::Number(n) => Value::Number(-n),
+            _ => Value::Empty,
+        },
+        Expr::Binary(op, left, right) => binary(*op, left, right, scope),
+        Expr::Call(func, args) => call(*func, args, scope),
+    }
+}
+
+/// Evaluates a condition: empty counts as `false`.
+pub fn is_true(expr: &Expr, scope: &Scope<'_>) -> bool {
+    matches!(evaluate(expr, scope), Value::Bool(true))
+}
+
+fn lookup(path: &str, scope: &Scope<'_>) -> Value {
+    let mut parts = path.split('.').peekable();
+    let mut instance = scope.root;
+    let mut level = 0;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            return instance.get(part).clone();
+        }
+        let index = match scope.position.get(level) {
+            Some((id, index)) if *id == part => *index,
+            // Type checking only lets a single-value reference name
+            // questions of the instances we are in.
+            _ => return Value::Empty,
+        };
+        let Some(next) = instance.repeats.get(part).and_then(|list| list.get(index)) else {
+            return Value::Empty;
+        };
+        instance = next;
+        level += 1;
+    }
+    Value::Empty
+}
+
+/// The instances of the repeat at `repeat_path` reachable from the scope:
+/// within the instances we are in, all of them below.
+fn instances<'a>(repeat_path: &str, scope: &Scope<'a>) -> Vec<&'a Instance> {
+    let mut current: Vec<&'a Instance> = vec![scope.root];
+    let mut on_position = true;
+    for (level, part) in repeat_path.split('.').enumerate() {
+        let chosen = match scope.position.get(level) {
+            Some((id, index)) if on_position && *id == part => Some(*index),
+            _ => None,
+        };
+        let mut next = Vec::new();
+        for instance in current {
+            let Some(list) = instance.repeats.get(part) else {
+                continue;
+            };
+            match chosen {
+                // Entering the instance we are in, unless this is the repeat
+                // being aggregated (the last part): then all its instances count.
+                Some(index) if level + 1 < repeat_path.split('.').count() => next.extend(list.get(index)),
+                _ => next.extend(list.iter()),
+            }
+        }
+        on_position = on_position && chosen.is_some();
+        current = next;
+    }
+    current
+}
+
+fn compare(left: &Value, right: &Value) -> Option<Ordering> {
+    match (left, right) {
+        (Value::Number(a), Value::Number(b)) => a.partial_cmp(b),
+        (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
+        (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+        (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+        (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
+        _ => None,
+    }
+}
+
+fn finite(n: f64) -> Value {
+    if n.is_finite() { Value::Number(n) } else { Value::Empty }
+}
+
+fn binary(op: BinaryOp, left: &Expr, right: &Expr, scope: &Scope<'_>) -> Value {
+    match op {
+        BinaryOp::And => {
+            let l = evaluate(left, scope);
+            if l == Value::Bool(false) {
+                return Value::Bool(false);
+            }
+            match (l, evaluate(right, scope)) {
+                (_, Value::Bool(false)) => Value::Bool(false),
+                (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
+                _ => Value::Empty,
+            }
+        }
+        BinaryOp::Or => {
+            let l = evaluate(left, scope);
+            if l == Value::Bool(true) {
+                return Value::Bool(true);
+            }
+            match (l, evaluate(right, scope)) {
+                (_, Value::Bool(true)) => Value::Bool(true),
+                (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
+                _ => Value::Empty,
+            }
+        }
+        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            let (l, r) = (evaluate(left, scope), evaluate(right, scope));
+            let Some(ordering) = compare(&l, &r) else {
+                return Value::Bool(false);
+            };
+            Value::Bool(match op {
+                BinaryOp::Eq => ordering == Ordering::Equal,
+                BinaryOp::Ne => ordering != Ordering::Equal,
+                BinaryOp::Lt => ordering == Ordering::Less,
+                BinaryOp::Le => ordering != Ordering::Greater,
+                BinaryOp::Gt => ordering == Ordering::Greater,
+                _ => ordering != Ordering::Less,
+            })
+        }
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
+            let (l, r) = (evaluate(left, scope), evaluate(right, scope));
+            match (op, l, r) {
+                (BinaryOp::Add, Value::Number(a), Value::Number(b)) => finite(a + b),
+                (BinaryOp::Sub, Value::Number(a), Value::Number(b)) => finite(a - b),
+                (BinaryOp::Mul, Value::Number(a), Value::Number(b)) => finite(a * b),
+                (BinaryOp::Div, Value::Number(a), Value::Number(b)) => finite(a / b),
+                (BinaryOp::Add, Value::Date(d), Value::Number(n))
+                | (BinaryOp::Add, Value::Number(n), Value::Date(d)) => add_days(d, n).map_or(Value::Empty, Value::Date),
+                (BinaryOp::Sub, Value::Date(d), Value::Number(n)) => add_days(d, -n).map_or(Value::Empty, Value::Date),
+                (BinaryOp::Sub, Value::Date(a), Value::Date(b)) => Value::Number(days_between(b, a) as f64),
+                _ => Value::Empty,
+            }
+        }
+    }
+}
+
+fn call(func: Func, args: &[Expr], scope: &Scope<'_>) -> Value {
+    let arg = |i: usize| args.get(i).map_or(Value::Empty, |a| evaluate(a, scope));
+    match func {
+        Func::Today => Value::Date(scope.today),
+        Func::Date | Func::Time => arg(0),
+        Func::Selected => {
+            let code = arg(1);
+            let Value::Text(code) = code else {
+                return Value::Bool(false);
+            };
+            Value::Bool(match arg(0) {
+                Value::Text(chosen) => chosen == code,
+                Value::Multi(chosen) => chosen.contains(&code),
+                _ => false,
+            })
+        }
+        Func::Count => match args.first() {
+            Some(Expr::Ref(path)) => Value::Number(instances(path, scope).len() as f64),
+            _ => Value::Empty,
+        },
+        Func::Sum => match args.first() {
+            Some(Expr::Ref(path)) => {
+                let Some((repeat, id)) = path.rsplit_once('.') else {
+                    return Value::Empty;
+                };
+                let total: f64 = instances(repeat, scope)
+                    .into_iter()
+                    .filter_map(|instance| match instance.get(id) {
+                        Value::Number(n) => Some(*n),
+                        _ => None,
+                    })
+                    .sum();
+                finite(total)
+            }
+            _ => Value::Empty,
+        },
+        Func::CountSelected => match arg(0) {
+            Value::Multi(codes) => Value::Number(codes.len() as f64),
+            _ => Value::Number(0.0),
+        },
+        Func::Answered => Value::Bool(!arg(0).is_empty()),
+        Func::Len => match arg(0) {
+            Value::Text(text) => Value::Number(text.chars().count() as f64),
+            _ => Value::Number(0.0),
+        },
+        Func::YearsBetween => match (arg(0), arg(1)) {
+            (Value::Date(a), Value::Date(b)) => Value::Number(years_between(a, b) as f64),
+            _ => Value::Empty,
+        },
+        Func::If => match arg(0) {
+            Value::Bool(true) => arg(1),
+            Value::Bool(false) => arg(2),
+            _ => Value::Empty,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::json::from_json;
+
+    fn record() -> Instance {
+        let json = serde_json::json!({
+            "age": 30, "name": "Ana", "born": "1994-05-10", "consent": true,
+            "langs": ["es", "nah"], "sex": "mujer",
+            "acts": [
+                {"amount": 100, "kind": "robo", "inv": [{"n": 1}, {"n": 2}]},
+                {"kind": "secuestro", "inv": [{"n": 5}]},
+                {"amount": 50.5}
+            ]
+        });
+        from_test_json(&json)
+    }
+
+    fn from_test_json(json: &serde_json::Value) -> Instance {
+        let mut instance = Instance::default();
+        for (key, value) in json.as_object().unwrap() {
+            match value {
+                serde_json::Value::Array(items) if items.iter().all(|i| i.is_object()) && !items.is_empty() => {
+                    instance.repeats.insert(key.clone(), items.iter().map(from_test_json).collect());
+                }
+                serde_json::Value::Array(items) => {
+                    instance.set(key, Value::Multi(items.iter().map(|i| i.as_str().unwrap().to_owned()).collect()));
+                }
+                serde_json::Value::Number(n) => instance.set(key, Value::Number(n.as_f64().unwrap())),
+                serde_json::Value::Bool(b) => instance.set(key, Value::Bool(*b)),
+                serde_json::Value::String(s) => {
+                    let value = crate::value::parse_date(s).map_or_else(|| Value::Text(s.clone()), Value::Date);
+                    instance.set(key, value);
+                }
+                _ => {}
+            }
+        }
+        instance
+    }
+
+    fn eval_at(expr: serde_json::Value, position: &Position<'_>) -> Value {
+        let root = record();
+        let expr = from_json(&expr).unwrap();
+        let scope =
+            Scope { root: &root, position, today: crate::value::parse_date("2024-06-01").unwrap(), self_value: None };
+        evaluate(&expr, &scope)
+    }
+
+    fn eval(expr: serde_json::Value) -> Value {
+        eval_at(expr, &[])
+    }
+
+    use serde_json::json;
+
+    #[test]
+    fn empty_rules() {
+        assert_eq!(eval(json!(["=", ["ref", "missing"], 1])), Value::Bool(false));
+        assert_eq!(eval(json!(["!=", ["ref", "missing"], 1])), Value::Bool(false));
+        assert_eq!(eval(json!(["+", ["ref", "missing"], 1])), Value::Empty);
+        assert_eq!(eval(json!(["/", 1, 0])), Value::Empty);
+        assert_eq!(eval(json!(["and", false, ["ref", "missing"]])), Value::Bool(false));
+        assert_eq!(eval(json!(["and", ["ref", "missing"], false])), Value::Bool(false));
+        assert_eq!(eval(json!(["and", true, ["ref", "missing"]])), Value::Empty);
+        assert_eq!(eval(json!(["or", ["ref", "missing"], true])), Value::Bool(true));
+        assert_eq!(eval(json!(["or", false, ["ref", "missing"]])), Value::Empty);
+        assert_eq!(eval(json!(["not", ["ref", "missing"]])), Value::Empty);
+        assert_eq!(eval(json!(["selected", ["ref", "missing"], "x"])), Value::Bool(false));
+        assert_eq!(eval(json!(["count_selected", ["ref", "missing"]])), Value::Number(0.0));
+        assert_eq!(eval(json!(["len", ["ref", "missing"]])), Value::Number(0.0));
+        assert_eq!(eval(json!(["if", ["ref", "missing"], 1, 2])), Value::Empty);
+        assert_eq!(eval(json!(["if", false, 1])), Value::Empty);
+        assert_eq!(eval(json!(["years_between", ["ref", "missing"], ["today"]])), Value::Empty);
+    }
+
+    #[test]
+    fn functions() {
+        assert_eq!(eval(json!(["years_between", ["ref", "born"], ["today"]])), Value::Number(30.0));
+        assert_eq!(eval(json!(["selected", ["ref", "langs"], "nah"])), Value::Bool(true));
+        assert_eq!(eval(json!(["selected", ["ref", "sex"], "mujer"])), Value::Bool(true));
+        assert_eq!(eval(json!(["count_selected", ["ref", "langs"]])), Value::Number(2.0));
+        assert_eq!(eval(json!(["len", ["ref", "name"]])), Value::Number(3.0));
+        assert_eq!(eval(json!(["answered", ["ref", "name"]])), Value::Bool(true));
+        assert_eq!(eval(json!(["count", ["ref", "acts"]])), Value::Number(3.0));
+        assert_eq!(eval(json!(["sum", ["ref", "acts.amount"]])), Value::Number(150.5));
+        assert_eq!(eval(json!(["count", ["ref", "acts.inv"]])), Value::Number(3.0));
+        assert_eq!(eval(json!(["sum", ["ref", "acts.inv.n"]])), Value::Number(8.0));
+        assert_eq!(eval(json!(["-", ["today"], ["date", "2024-05-01"]])), Value::Number(31.0));
+        assert_eq!(eval(json!(["if", [">", ["ref", "age"], 18], "adult", "minor"])), Value::Text("adult".into()));
+    }
+
+    #[test]
+    fn repeats_see_their_own_instance() {
+        let at_first = [("acts", 0)];
+        assert_eq!(eval_at(json!(["ref", "acts.kind"]), &at_first), Value::Text("robo".into()));
+        assert_eq!(eval_at(json!(["count", ["ref", "acts.inv"]]), &at_first), Value::Number(2.0));
+        assert_eq!(eval_at(json!(["sum", ["ref", "acts.inv.n"]]), &at_first), Value::Number(3.0));
+        assert_eq!(eval_at(json!(["count", ["ref", "acts"]]), &at_first), Value::Number(3.0));
+        assert_eq!(eval_at(json!(["ref", "age"]), &at_first), Value::Number(30.0));
+        let nested = [("acts", 1), ("inv", 0)];
+        assert_eq!(eval_at(json!(["ref", "acts.inv.n"]), &nested), Value::Number(5.0));
+        assert_eq!(eval_at(json!(["ref", "acts.kind"]), &nested), Value::Text("secuestro".into()));
+        assert_eq!(eval_at(json!(["ref", "acts.kind"]), &[("acts", 9)]), Value::Empty);
+    }
+}
