@@ -38,11 +38,13 @@
 pub mod answers;
 pub mod diagnostic;
 pub mod expr;
+pub mod html;
 mod lower;
 pub mod manifest;
 pub mod messages;
 pub mod project;
 mod schema;
+pub mod validate;
 pub mod value;
 
 #[cfg(feature = "site")]

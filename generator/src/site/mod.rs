@@ -99,7 +99,8 @@ fn tera_error(name: &str, error: &tera::Error) -> BuildError {
 /// The built-in templates with the editor's overrides.
 pub fn templates(forms_dir: &Path) -> Result<Tera, BuildError> {
     let mut tera = Tera::default();
-    tera.set_escape_fn(escape_html);
+    // Tera's default also escapes `/`, which HTML never needs.
+    tera.set_escape_fn(crate::html::escape);
     let mut sources: BTreeMap<String, String> =
         TEMPLATES.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
     let custom = forms_dir.join("templates");
@@ -115,24 +116,6 @@ pub fn templates(forms_dir: &Path) -> Result<Tera, BuildError> {
     tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
         .map_err(|e| tera_error("templates", &e))?;
     Ok(tera)
-}
-
-/// Escapes text for HTML content and quoted attribute values. Unlike tera's
-/// default it leaves `/` alone: escaping it is not needed in either place
-/// and would only make every URL longer.
-pub fn escape_html(input: &str) -> String {
-    let mut out = String::with_capacity(input.len() + input.len() / 8);
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// A short content hash for asset names.

@@ -468,7 +468,7 @@ impl FormRenderer<'_> {
 
 /// The data the browser runtime reads from a page: the rules of the form
 /// (expressions as compiled JSON) and the messages in the page's language.
-fn rules(manifest: &Manifest, lang: &str, t: &Messages, list_urls: &ListUrls, root: &str) -> String {
+fn rules(project: &Project, manifest: &Manifest, lang: &str, t: &Messages, list_urls: &ListUrls, root: &str) -> String {
     let sections: Vec<serde_json::Value> = manifest
         .sections
         .iter()
@@ -557,6 +557,8 @@ fn rules(manifest: &Manifest, lang: &str, t: &Messages, list_urls: &ListUrls, ro
         "form": manifest.id,
         "version": manifest.version,
         "lang": lang,
+        "submit": format!("{}/api/v1/submissions", project.site.collector),
+        "drafts": project.site.drafts,
         "order": manifest.order,
         "sections": sections,
         "questions": questions,
@@ -596,7 +598,7 @@ pub fn form_page(
         intro_html: manifest.intro.as_ref().map(|i| to_html(i.get(lang))),
         action: format!("{}/submit/{}/{}", project.site.collector, manifest.id, manifest.version),
     };
-    let rules = rules(manifest, lang, t, list_urls, root);
+    let rules = rules(project, manifest, lang, t, list_urls, root);
     let id = manifest.id.clone();
     let alternates = alternates(project, lang, |l| format!("../../{l}/{id}/"));
     page(project, lang, root, assets, alternates, Body { form, sections, rules })

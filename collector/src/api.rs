@@ -1,0 +1,221 @@
+//! The JSON API: submissions from pages with JavaScript (and their offline
+//! outbox), the list of accepted forms, and the health check.
+//!
+//! `POST /api/v1/submissions` answers 201 with a receipt once the submission
+//! is durable; 200 with the same receipt for a retry of the same content;
+//! 409 when the id was used for other content; 404 for an unknown form or
+//! version; 422 with every field error; 400 for a malformed body; 413 when
+//! too large; 415 for another content type.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use constancia::validate::{FieldError, Input, validate};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::store::{NewSubmission, Stored};
+
+/// Reads a body up to `limit` bytes: 413 beyond.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        // Both an oversized body and a body cut short end here; only the
+        // first is the client's size problem.
+        let too_large = std::error::Error::source(&error)
+            .is_some_and(|source| source.to_string().contains("length limit"))
+            || error.to_string().contains("length limit");
+        if too_large {
+            ApiError::TooLarge(limit)
+        } else {
+            ApiError::BadRequest("the request body could not be read".into())
+        }
+    })
+}
+
+/// Checks the content type's essence (parameters like `charset` allowed).
+pub fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if essence.as_deref() == Some(expected) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!("send the body as {expected}")))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmissionBody {
+    submission_id: String,
+    form: String,
+    version: u32,
+    lang: String,
+    answers: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    completed_at: Option<String>,
+}
+
+/// The current time, RFC 3339 in UTC to the millisecond.
+pub fn now() -> (jiff::Timestamp, String) {
+    let now = jiff::Timestamp::now();
+    let rounded = now.round(jiff::Unit::Millisecond).unwrap_or(now);
+    (now, rounded.to_string())
+}
+
+/// What `today()` means for a submission: the local date the officer
+/// completed it (if given and not in the future), or the day received.
+pub fn judging_date(
+    completed_at: Option<&str>,
+    now: jiff::Timestamp,
+    lang: &str,
+) -> Result<jiff::civil::Date, FieldError> {
+    let Some(completed_at) = completed_at else {
+        return Ok(now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
+    };
+    let invalid = |code: &'static str, es: &str, en: &str| FieldError {
+        field: "completed_at".into(),
+        code,
+        message: if lang == "es" { es.into() } else { en.into() },
+    };
+    let instant: jiff::Timestamp = completed_at
+        .parse()
+        .map_err(|_| invalid("type", "Fecha y hora no válidas (RFC 3339).", "Not a valid RFC 3339 date and time."))?;
+    if instant > now + jiff::SignedDuration::from_secs(60) {
+        return Err(invalid(
+            "future",
+            "La hora de finalización es posterior a la de recepción.",
+            "The completion time is later than the time received.",
+        ));
+    }
+    // RFC 3339 starts with the local date the officer saw.
+    completed_at
+        .get(..10)
+        .and_then(constancia::value::parse_date)
+        .ok_or_else(|| invalid("type", "Fecha y hora no válidas (RFC 3339).", "Not a valid RFC 3339 date and time."))
+}
+
+/// SHA-256 of the parts of a submission that make it the same submission.
+fn content_hash(body: &SubmissionBody) -> String {
+    // serde_json maps are ordered by key, so this text is canonical.
+    let canonical = json!({
+        "form": body.form,
+        "version": body.version,
+        "lang": body.lang,
+        "answers": body.answers,
+        "completed_at": body.completed_at,
+    });
+    format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// `POST /api/v1/submissions`.
+pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    require_content_type(&headers, "application/json")?;
+    let bytes = read_body(body, state.config.max_body).await?;
+    let body: SubmissionBody = serde_json::from_slice(&bytes)
+        .map_err(|error| ApiError::BadRequest(format!("the body is not a valid submission: {error}")))?;
+    let submission_id = uuid::Uuid::parse_str(&body.submission_id)
+        .map_err(|_| ApiError::BadRequest("`submission_id` must be a UUID".into()))?
+        .hyphenated()
+        .to_string();
+    let form = state.registry.get(&body.form, body.version).ok_or_else(|| {
+        ApiError::NotFound(format!("no form `{}` version {} is accepted here", body.form, body.version))
+    })?;
+    let lang = body.lang.as_str();
+    if !form.manifest.languages.iter().any(|l| l == lang) {
+        return Err(ApiError::Invalid(vec![FieldError {
+            field: "lang".into(),
+            code: "invalid_language",
+            message: format!("the form is not available in `{lang}`"),
+        }]));
+    }
+    let (now, received_at) = now();
+    let today = judging_date(body.completed_at.as_deref(), now, lang).map_err(|e| ApiError::Invalid(vec![e]))?;
+    let content_sha256 = content_hash(&body);
+    let answers = match validate(&form, Input::Json(&body.answers), lang, today) {
+        Ok(answers) => answers,
+        Err(errors) => {
+            // A retry of a case stored before (judged then by that day's
+            // rules) still gets its receipt.
+            if let Some(stored) = state.store.submission(submission_id.clone()).await.map_err(anyhow::Error::from)? {
+                return Ok(receipt_or_conflict(
+                    stored.content_sha256 == content_sha256,
+                    stored.reference,
+                    stored.received_at,
+                    &submission_id,
+                ));
+            }
+            tracing::info!(form = %form.manifest.id, version = form.manifest.version, %submission_id, errors = errors.len(), "submission refused: invalid answers");
+            return Err(ApiError::Invalid(errors));
+        }
+    };
+    let submission = NewSubmission {
+        submission_id: submission_id.clone(),
+        form_id: form.manifest.id.clone(),
+        version: form.manifest.version,
+        lang: lang.to_owned(),
+        content_sha256,
+        answers: answers.to_json().to_string(),
+        received_at,
+        completed_at: body.completed_at.clone(),
+        channel: "api",
+    };
+    match state.store.submit(submission).await.map_err(anyhow::Error::from)? {
+        Stored::Created(receipt) => {
+            tracing::info!(form = %form.manifest.id, version = form.manifest.version, %submission_id, reference = %receipt.reference, "submission stored");
+            Ok((StatusCode::CREATED, receipt_json(&receipt.reference, &receipt.received_at, &submission_id))
+                .into_response())
+        }
+        Stored::Existing(receipt) => {
+            tracing::info!(%submission_id, reference = %receipt.reference, "retry of a stored submission");
+            Ok((StatusCode::OK, receipt_json(&receipt.reference, &receipt.received_at, &submission_id)).into_response())
+        }
+        Stored::Conflict => Err(ApiError::Conflict),
+    }
+}
+
+fn receipt_or_conflict(same: bool, reference: String, received_at: String, submission_id: &str) -> Response {
+    if same {
+        (StatusCode::OK, receipt_json(&reference, &received_at, submission_id)).into_response()
+    } else {
+        ApiError::Conflict.into_response()
+    }
+}
+
+fn receipt_json(reference: &str, received_at: &str, submission_id: &str) -> Json<serde_json::Value> {
+    Json(json!({ "reference": reference, "received_at": received_at, "submission_id": submission_id }))
+}
+
+/// `GET /api/v1/forms`: the forms and versions accepted now.
+pub async fn forms(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let mut forms: Vec<serde_json::Value> = Vec::new();
+    let all = state.registry.all();
+    let mut index = 0;
+    while index < all.len() {
+        let id = &all[index].manifest.id;
+        let versions: Vec<&constancia::validate::Form> =
+            all[index..].iter().take_while(|f| &f.manifest.id == id).map(|f| f.as_ref()).collect();
+        index += versions.len();
+        let latest = versions.last().map(|f| &f.manifest);
+        forms.push(json!({
+            "id": id,
+            "versions": versions.iter().map(|f| f.manifest.version).collect::<Vec<_>>(),
+            "latest": latest.map(|m| m.version),
+            "title": latest.map(|m| &m.title),
+            "languages": latest.map(|m| &m.languages),
+        }));
+    }
+    Json(json!({ "forms": forms }))
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}

@@ -1,0 +1,184 @@
+//! # The Constancia collector
+//!
+//! One process that serves the static site built by `constancia build`,
+//! receives submissions (JSON from pages with JavaScript and their offline
+//! outbox, urlencoded from pages without), validates each against the exact
+//! form version it was filled on, keeps it durably in SQLite and answers
+//! with a receipt.
+//!
+//! [`app`] builds the router that [`serve`] runs and tests drive; storage
+//! sits behind [`store::Store`]; forms are taken up at run time by
+//! [`registry::Registry`]. Exports for the operator are in [`export`].
+//!
+//! Logs carry form ids, versions, submission ids and timings, never an answer.
+
+pub mod api;
+pub mod error;
+pub mod export;
+pub mod pages;
+pub mod registry;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::{get, post};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::registry::Registry;
+use crate::store::Store;
+
+/// How the collector runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The built site to serve and to take manifests from.
+    pub site: PathBuf,
+    /// The SQLite file.
+    pub db: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The first part of receipt references (`MXTAP` in `MXTAP-2026-000123`).
+    pub prefix: String,
+    /// The largest request body accepted, in bytes.
+    pub max_body: usize,
+    /// How long a request may take.
+    pub request_timeout: Duration,
+    /// Origins allowed to post from pages served elsewhere (CORS).
+    pub allowed_origins: Vec<String>,
+}
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Store,
+    /// Accepted forms.
+    pub registry: Arc<Registry>,
+    /// Settings.
+    pub config: Arc<Config>,
+}
+
+/// The security headers of every response. The pages carry no inline script
+/// or style, so the policy can forbid both.
+fn security_headers<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let headers: [(HeaderName, &'static str); 6] = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)))
+    })
+}
+
+/// The collector's routes and layers.
+pub fn app(state: AppState) -> Router {
+    let config = Arc::clone(&state.config);
+    let api = Router::new()
+        .route("/api/v1/submissions", post(api::submit_json))
+        .route("/api/v1/forms", get(api::forms))
+        .route("/healthz", get(api::healthz))
+        .route("/submit/{form}/{version}", post(pages::submit_page))
+        .route("/receipt/{submission_id}", get(pages::receipt));
+    let cors = if config.allowed_origins.is_empty() {
+        CorsLayer::new()
+    } else {
+        let origins: Vec<HeaderValue> =
+            config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::POST, Method::GET])
+            .allow_headers([header::CONTENT_TYPE])
+    };
+    let router = api
+        .fallback(pages::static_file)
+        .with_state(state)
+        // Bodies are read by the handlers themselves, with the configured
+        // limit, so that an oversized body gets our 413 answer.
+        .layer(DefaultBodyLimit::disable())
+        .layer(cors)
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(TraceLayer::new_for_http());
+    security_headers(router)
+}
+
+/// Opens the database, loads the forms, starts watching the site, listens,
+/// and serves until SIGTERM or SIGINT; then finishes the requests in
+/// flight and flushes the database writer. `ready` receives the bound
+/// address (useful with port 0).
+pub async fn serve(config: Config, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let (store, writer) = Store::open(&config.db, &config.prefix)
+        .with_context(|| format!("failed to open the database `{}`", config.db.display()))?;
+    let registry = Arc::new(Registry::new(&config.site, store.clone()));
+    let report = registry.reload().await.context("failed to load the forms")?;
+    tracing::info!(forms = registry.all().len(), refused = report.refused.len(), "forms loaded");
+    let watcher = registry::watch(Arc::clone(&registry)).context("failed to watch the site folder")?;
+    spawn_reload_on_hangup(Arc::clone(&registry));
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("failed to listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let state = AppState { store, registry, config: Arc::new(config) };
+    let router = app(state);
+    ready(address);
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("the server failed")?;
+    tracing::info!("stopped taking requests; flushing the database");
+    drop(watcher);
+    // The router (and with it every Store handle) is gone: the writer drains
+    // what is queued, commits, and ends.
+    tokio::task::spawn_blocking(move || writer.join()).await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested");
+}
+
+fn spawn_reload_on_hangup(registry: Arc<Registry>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading forms");
+            if let Err(error) = registry.reload().await {
+                tracing::error!(%error, "reloading forms failed");
+            }
+        }
+    });
+}

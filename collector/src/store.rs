@@ -1,0 +1,657 @@
+//! Storage: the one narrow boundary between the collector and its database.
+//!
+//! Everything the rest of the collector asks of storage goes through
+//! [`Store`]: submit, look a submission up, store a manifest, list manifests,
+//! and stream an export. Behind it is one SQLite file in WAL mode with
+//! `synchronous=FULL`:
+//!
+//! - **One writer thread** owns the only write connection. It takes every
+//!   job queued, runs them in one transaction, commits (one fsync for the
+//!   batch: group commit), and only then answers each caller. A submission is
+//!   acknowledged only once durable, and durability does not cost throughput.
+//! - **Readers** use their own read-only connections from a small pool.
+//!
+//! Reference numbers (`PREFIX-YYYY-NNNNNN`) are allocated in the writer's
+//! transaction, so they are unique and never reused, even after a crash.
+//! What it deliberately does not do: interpret answers (validation happens
+//! before), or hold submissions in memory after they are answered.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use tokio::sync::{mpsc, oneshot};
+
+/// The schema, one migration per step; the version lives in `user_version`.
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    "CREATE TABLE manifests (
+        form_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        body TEXT NOT NULL,
+        stored_at TEXT NOT NULL,
+        PRIMARY KEY (form_id, version)
+    ) STRICT;
+    CREATE TABLE submissions (
+        seq INTEGER PRIMARY KEY,
+        submission_id TEXT NOT NULL UNIQUE,
+        reference TEXT NOT NULL UNIQUE,
+        form_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        lang TEXT NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        answers TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        completed_at TEXT,
+        channel TEXT NOT NULL CHECK (channel IN ('api', 'page')),
+        FOREIGN KEY (form_id, version) REFERENCES manifests (form_id, version)
+    ) STRICT;
+    CREATE INDEX submissions_by_form ON submissions (form_id, version, seq);
+    CREATE TABLE reference_counters (
+        prefix TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        last INTEGER NOT NULL,
+        PRIMARY KEY (prefix, year)
+    ) STRICT;",
+)];
+
+/// How many jobs one transaction takes at most.
+const MAX_BATCH: usize = 4096;
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The schema could not be brought up to date.
+    #[error("cannot migrate the database")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// The folder of the database could not be created.
+    #[error("cannot create the database folder `{0}`")]
+    Folder(PathBuf, #[source] std::io::Error),
+    /// The writer thread has stopped (shutting down, or it failed).
+    #[error("the database writer has stopped")]
+    WriterGone,
+    /// A blocking task failed to run.
+    #[error("a database task failed")]
+    Task,
+}
+
+/// A validated submission, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    /// The client's UUID (or one made by the server for pages without JavaScript).
+    pub submission_id: String,
+    /// Form id.
+    pub form_id: String,
+    /// Form version.
+    pub version: u32,
+    /// Language the case was taken in.
+    pub lang: String,
+    /// SHA-256 of the canonical request content (idempotency).
+    pub content_sha256: String,
+    /// The validated answers as JSON.
+    pub answers: String,
+    /// When it arrived (RFC 3339, UTC).
+    pub received_at: String,
+    /// When the officer finished it, if sent.
+    pub completed_at: Option<String>,
+    /// `api` or `page`.
+    pub channel: &'static str,
+}
+
+/// What a caller gets back for a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The human-readable reference.
+    pub reference: String,
+    /// When the submission was first received.
+    pub received_at: String,
+}
+
+/// The outcome of storing a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// Stored now.
+    Created(Receipt),
+    /// Stored before with the same content (a retry).
+    Existing(Receipt),
+    /// The id was used before with other content.
+    Conflict,
+}
+
+/// A stored submission.
+#[derive(Debug, Clone)]
+pub struct SubmissionRow {
+    /// The submission id.
+    pub submission_id: String,
+    /// The reference.
+    pub reference: String,
+    /// Form id.
+    pub form_id: String,
+    /// Form version.
+    pub version: u32,
+    /// Language.
+    pub lang: String,
+    /// The content hash.
+    pub content_sha256: String,
+    /// Validated answers (JSON).
+    pub answers: String,
+    /// Received at (RFC 3339).
+    pub received_at: String,
+    /// Completed at (RFC 3339), if sent.
+    pub completed_at: Option<String>,
+}
+
+/// A manifest as stored.
+#[derive(Debug, Clone)]
+pub struct StoredManifest {
+    /// Form id.
+    pub form_id: String,
+    /// Version.
+    pub version: u32,
+    /// SHA-256 of the body.
+    pub sha256: String,
+    /// The manifest JSON.
+    pub body: String,
+}
+
+/// The outcome of storing a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestStored {
+    /// First time seen.
+    New,
+    /// Already stored with the same content.
+    Same,
+    /// Already stored with other content: the stored one stays.
+    Different {
+        /// The hash of what is stored.
+        stored_sha256: String,
+    },
+}
+
+enum Job {
+    Submit(Box<NewSubmission>, oneshot::Sender<Result<Stored, StoreError>>),
+    Manifest(StoredManifest, oneshot::Sender<Result<ManifestStored, StoreError>>),
+    /// Commit what is queued, refuse anything after, and end.
+    Stop,
+}
+
+/// Applies the connection settings every connection needs. Pragmas that
+/// change the journal are set outside any transaction.
+fn configure(connection: &Connection) -> Result<(), rusqlite::Error> {
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Opens (creating if needed) and migrates the database, returning the
+/// writer connection.
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(|e| StoreError::Folder(folder.to_owned(), e))?;
+    }
+    let mut connection = Connection::open(path)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    configure(&connection)?;
+    Migrations::from_slice(MIGRATIONS).to_latest(&mut connection)?;
+    Ok(connection)
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let connection =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    configure(&connection)?;
+    Ok(connection)
+}
+
+/// The handle to storage: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    path: Arc<PathBuf>,
+    jobs: mpsc::Sender<Job>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+/// Owns the writer thread; [`Writer::join`] flushes what is queued and
+/// stops it.
+pub struct Writer {
+    thread: JoinHandle<()>,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Commits every job queued so far, refuses later ones, and waits for
+    /// the thread to end. Blocks: call it off the async threads.
+    pub fn join(self) {
+        // If the thread is already gone there is nothing left to flush.
+        let _ = self.jobs.blocking_send(Job::Stop);
+        if self.thread.join().is_err() {
+            tracing::error!("the database writer thread panicked");
+        }
+    }
+}
+
+impl Store {
+    /// Opens the database at `path` (creating it and its folder) and starts
+    /// the writer thread.
+    pub fn open(path: &Path, prefix: &str) -> Result<(Self, Writer), StoreError> {
+        let connection = open_writer(path)?;
+        let (jobs, receiver) = mpsc::channel(MAX_BATCH * 2);
+        let prefix = prefix.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("db-writer".into())
+            .spawn(move || writer_loop(connection, receiver, &prefix))
+            .map_err(|_| StoreError::WriterGone)?;
+        let store =
+            Self { path: Arc::new(path.to_owned()), jobs: jobs.clone(), readers: Arc::new(Mutex::new(Vec::new())) };
+        Ok((store, Writer { thread, jobs }))
+    }
+
+    /// Stores a validated submission; answers once it is durable.
+    pub async fn submit(&self, submission: NewSubmission) -> Result<Stored, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job::Submit(Box::new(submission), reply)).await.map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Stores a manifest the first time it is seen; reports when a stored
+    /// one differs.
+    pub async fn store_manifest(&self, manifest: StoredManifest) -> Result<ManifestStored, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job::Manifest(manifest, reply)).await.map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Runs `work` on a pooled read-only connection, off the async threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let path = Arc::clone(&self.path);
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().map_err(|_| StoreError::Task)?.pop();
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => open_reader(&path)?,
+            };
+            let result = work(&connection);
+            if let Ok(mut pool) = readers.lock() {
+                if pool.len() < 8 {
+                    pool.push(connection);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|_| StoreError::Task)?
+    }
+
+    /// The stored submission with this id.
+    pub async fn submission(&self, submission_id: String) -> Result<Option<SubmissionRow>, StoreError> {
+        self.read(move |c| submission_by_id(c, &submission_id)).await
+    }
+
+    /// Every stored manifest.
+    pub async fn manifests(&self) -> Result<Vec<StoredManifest>, StoreError> {
+        self.read(manifests).await
+    }
+}
+
+/// The stored submission with this id.
+pub fn submission_by_id(connection: &Connection, submission_id: &str) -> Result<Option<SubmissionRow>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at
+         FROM submissions WHERE submission_id = ?1",
+    )?;
+    Ok(statement.query_row([submission_id], row_to_submission).optional()?)
+}
+
+fn row_to_submission(row: &rusqlite::Row<'_>) -> rusqlite::Result<SubmissionRow> {
+    Ok(SubmissionRow {
+        submission_id: row.get(0)?,
+        reference: row.get(1)?,
+        form_id: row.get(2)?,
+        version: row.get(3)?,
+        lang: row.get(4)?,
+        content_sha256: row.get(5)?,
+        answers: row.get(6)?,
+        received_at: row.get(7)?,
+        completed_at: row.get(8)?,
+    })
+}
+
+/// Every stored manifest, by form and version.
+pub fn manifests(connection: &Connection) -> Result<Vec<StoredManifest>, StoreError> {
+    let mut statement =
+        connection.prepare_cached("SELECT form_id, version, sha256, body FROM manifests ORDER BY form_id, version")?;
+    let rows = statement.query_map([], |row| {
+        Ok(StoredManifest { form_id: row.get(0)?, version: row.get(1)?, sha256: row.get(2)?, body: row.get(3)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Calls `each` with every submission of a form (optionally one version),
+/// in the order received, without loading them all at once.
+pub fn for_each_submission(
+    connection: &Connection,
+    form_id: &str,
+    version: Option<u32>,
+    mut each: impl FnMut(SubmissionRow) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
+    let mut statement = connection.prepare(
+        "SELECT submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at
+         FROM submissions WHERE form_id = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY seq",
+    )?;
+    let mut rows = statement.query(params![form_id, version])?;
+    let mut count = 0;
+    while let Some(row) = rows.next()? {
+        each(row_to_submission(row)?)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Opens a database read-only, for the `export` command.
+pub fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    if !path.is_file() {
+        return Err(StoreError::Sqlite(rusqlite::Error::InvalidPath(path.to_owned())));
+    }
+    open_reader(path)
+}
+
+/// The next reference numbers, per year, as the writer allocates them.
+struct Counters {
+    prefix: String,
+    last: HashMap<i64, i64>,
+}
+
+impl Counters {
+    fn next(&mut self, transaction: &Connection, year: i64) -> Result<(i64, String), rusqlite::Error> {
+        let last = match self.last.get(&year) {
+            Some(last) => *last,
+            None => transaction
+                .query_row(
+                    "SELECT last FROM reference_counters WHERE prefix = ?1 AND year = ?2",
+                    params![self.prefix, year],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .unwrap_or(0),
+        };
+        let next = last + 1;
+        self.last.insert(year, next);
+        Ok((next, format!("{}-{year}-{next:06}", self.prefix)))
+    }
+
+    /// Gives back a number whose insert failed, so numbering has no gaps.
+    fn give_back(&mut self, year: i64, number: i64) {
+        if self.last.get(&year) == Some(&number) {
+            self.last.insert(year, number - 1);
+        }
+    }
+
+    fn save(&self, transaction: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error> {
+        let mut statement = transaction.prepare_cached(
+            "INSERT INTO reference_counters (prefix, year, last) VALUES (?1, ?2, ?3)
+             ON CONFLICT (prefix, year) DO UPDATE SET last = excluded.last",
+        )?;
+        for (year, last) in &self.last {
+            statement.execute(params![self.prefix, year, last])?;
+        }
+        Ok(())
+    }
+}
+
+fn year_of(timestamp: &str) -> i64 {
+    timestamp.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0)
+}
+
+fn writer_loop(mut connection: Connection, mut receiver: mpsc::Receiver<Job>, prefix: &str) {
+    let mut batch = Vec::with_capacity(64);
+    let mut stopping = false;
+    while !stopping {
+        let Some(first) = receiver.blocking_recv() else { break };
+        match first {
+            Job::Stop => stopping = true,
+            job => batch.push(job),
+        }
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(Job::Stop) => stopping = true,
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if stopping {
+            // Whatever was queued before the stop is committed with this batch;
+            // senders from now on hear that the writer is gone.
+            receiver.close();
+            while let Ok(job) = receiver.try_recv() {
+                if !matches!(job, Job::Stop) {
+                    batch.push(job);
+                }
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let size = batch.len();
+        match run_batch(&mut connection, &batch, prefix) {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.drain(..).zip(outcomes) {
+                    match (job, outcome) {
+                        (Job::Submit(_, reply), Ok(Outcome::Submit(stored))) => {
+                            let _ = reply.send(Ok(stored));
+                        }
+                        (Job::Manifest(_, reply), Ok(Outcome::Manifest(stored))) => {
+                            let _ = reply.send(Ok(stored));
+                        }
+                        (Job::Submit(_, reply), Err(error)) => {
+                            let _ = reply.send(Err(StoreError::Sqlite(error)));
+                        }
+                        (Job::Manifest(_, reply), Err(error)) => {
+                            let _ = reply.send(Err(StoreError::Sqlite(error)));
+                        }
+                        (Job::Submit(_, reply), Ok(_)) => {
+                            let _ = reply.send(Err(StoreError::Task));
+                        }
+                        (Job::Manifest(_, reply), Ok(_)) => {
+                            let _ = reply.send(Err(StoreError::Task));
+                        }
+                        (Job::Stop, _) => {}
+                    }
+                }
+            }
+            Err(error) => {
+                // Nothing of the batch was committed; every caller hears so.
+                tracing::error!(error = %error, jobs = size, "a write transaction failed; no job of the batch was stored");
+                for job in batch.drain(..) {
+                    match job {
+                        Job::Submit(_, reply) => {
+                            let _ = reply.send(Err(StoreError::Sqlite(rusqlite::Error::InvalidQuery)));
+                        }
+                        Job::Manifest(_, reply) => {
+                            let _ = reply.send(Err(StoreError::Sqlite(rusqlite::Error::InvalidQuery)));
+                        }
+                        Job::Stop => {}
+                    }
+                }
+            }
+        }
+        tracing::trace!(jobs = size, elapsed_us = started.elapsed().as_micros() as u64, "committed a batch");
+    }
+    tracing::debug!("the database writer stopped");
+}
+
+enum Outcome {
+    Submit(Stored),
+    Manifest(ManifestStored),
+}
+
+/// Runs a batch in one transaction. Each job runs in its own savepoint, so
+/// one failing job (which validation should make impossible) is rolled back
+/// alone and the others still commit.
+fn run_batch(
+    connection: &mut Connection,
+    batch: &[Job],
+    prefix: &str,
+) -> Result<Vec<Result<Outcome, rusqlite::Error>>, rusqlite::Error> {
+    let mut transaction = connection.transaction()?;
+    let mut counters = Counters { prefix: prefix.to_owned(), last: HashMap::new() };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        let savepoint = transaction.savepoint()?;
+        let result = match job {
+            Job::Submit(submission, _) => insert_submission(&savepoint, &mut counters, submission).map(Outcome::Submit),
+            Job::Manifest(manifest, _) => insert_manifest(&savepoint, manifest).map(Outcome::Manifest),
+            Job::Stop => continue,
+        };
+        match result {
+            Ok(outcome) => {
+                savepoint.commit()?;
+                outcomes.push(Ok(outcome));
+            }
+            // Dropping the savepoint rolls the job back.
+            Err(error) => outcomes.push(Err(error)),
+        }
+    }
+    counters.save(&transaction)?;
+    transaction.commit()?;
+    Ok(outcomes)
+}
+
+fn insert_submission(
+    transaction: &Connection,
+    counters: &mut Counters,
+    submission: &NewSubmission,
+) -> Result<Stored, rusqlite::Error> {
+    let existing = transaction
+        .prepare_cached("SELECT reference, received_at, content_sha256 FROM submissions WHERE submission_id = ?1")?
+        .query_row([&submission.submission_id], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+        })
+        .optional()?;
+    if let Some((reference, received_at, sha256)) = existing {
+        return Ok(if sha256 == submission.content_sha256 {
+            Stored::Existing(Receipt { reference, received_at })
+        } else {
+            Stored::Conflict
+        });
+    }
+    let year = year_of(&submission.received_at);
+    let (number, reference) = counters.next(transaction, year)?;
+    let inserted = transaction
+        .prepare_cached(
+            "INSERT INTO submissions
+             (submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at, channel)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            submission.submission_id,
+            reference,
+            submission.form_id,
+            submission.version,
+            submission.lang,
+            submission.content_sha256,
+            submission.answers,
+            submission.received_at,
+            submission.completed_at,
+            submission.channel,
+        ]);
+    if let Err(error) = inserted {
+        counters.give_back(year, number);
+        return Err(error);
+    }
+    Ok(Stored::Created(Receipt { reference, received_at: submission.received_at.clone() }))
+}
+
+fn insert_manifest(transaction: &Connection, manifest: &StoredManifest) -> Result<ManifestStored, rusqlite::Error> {
+    let stored: Option<String> = transaction
+        .prepare_cached("SELECT sha256 FROM manifests WHERE form_id = ?1 AND version = ?2")?
+        .query_row(params![manifest.form_id, manifest.version], |row| row.get(0))
+        .optional()?;
+    match stored {
+        Some(sha256) if sha256 == manifest.sha256 => Ok(ManifestStored::Same),
+        Some(stored_sha256) => Ok(ManifestStored::Different { stored_sha256 }),
+        None => {
+            let now = jiff::Timestamp::now().to_string();
+            transaction
+                .prepare_cached(
+                    "INSERT INTO manifests (form_id, version, sha256, body, stored_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![manifest.form_id, manifest.version, manifest.sha256, manifest.body, now])?;
+            Ok(ManifestStored::New)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submission(id: &str, sha: &str) -> NewSubmission {
+        NewSubmission {
+            submission_id: id.into(),
+            form_id: "f".into(),
+            version: 1,
+            lang: "es".into(),
+            content_sha256: sha.into(),
+            answers: "{}".into(),
+            received_at: "2026-03-01T10:00:00Z".into(),
+            completed_at: None,
+            channel: "api",
+        }
+    }
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(Migrations::from_slice(MIGRATIONS).validate().is_ok());
+    }
+
+    #[tokio::test]
+    async fn references_idempotency_and_conflicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db/c.sqlite");
+        let (store, writer) = Store::open(&path, "MXTAP").unwrap();
+        let manifest = StoredManifest { form_id: "f".into(), version: 1, sha256: "a".into(), body: "{}".into() };
+        assert_eq!(store.store_manifest(manifest.clone()).await.unwrap(), ManifestStored::New);
+        assert_eq!(store.store_manifest(manifest.clone()).await.unwrap(), ManifestStored::Same);
+        let changed = StoredManifest { sha256: "b".into(), ..manifest };
+        assert_eq!(
+            store.store_manifest(changed).await.unwrap(),
+            ManifestStored::Different { stored_sha256: "a".into() }
+        );
+
+        let first = store.submit(submission("1", "x")).await.unwrap();
+        let Stored::Created(receipt) = first else { panic!("created") };
+        assert_eq!(receipt.reference, "MXTAP-2026-000001");
+        assert_eq!(store.submit(submission("1", "x")).await.unwrap(), Stored::Existing(receipt));
+        assert_eq!(store.submit(submission("1", "y")).await.unwrap(), Stored::Conflict);
+        let Stored::Created(second) = store.submit(submission("2", "x")).await.unwrap() else { panic!("created") };
+        assert_eq!(second.reference, "MXTAP-2026-000002");
+        // An unknown form version cannot be stored (foreign key).
+        let orphan = NewSubmission { version: 9, ..submission("3", "x") };
+        assert!(store.submit(orphan).await.is_err());
+        // ... and its failure costs no reference number.
+        let Stored::Created(after) = store.submit(submission("5", "x")).await.unwrap() else { panic!("created") };
+        assert_eq!(after.reference, "MXTAP-2026-000003");
+        assert!(store.submission("2".into()).await.unwrap().is_some());
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+        assert!(store.submit(submission("6", "x")).await.is_err(), "refused after the stop");
+        drop(store);
+
+        // Counters continue after a restart.
+        let (store, writer) = Store::open(&path, "MXTAP").unwrap();
+        let Stored::Created(third) = store.submit(submission("4", "x")).await.unwrap() else { panic!("created") };
+        assert_eq!(third.reference, "MXTAP-2026-000004");
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+    }
+}

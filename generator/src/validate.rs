@@ -1,0 +1,1161 @@
+//! Validation of a submission against the exact form version it was filled on.
+//!
+//! ```
+//! # use constancia::project::check_sources;
+//! # let site = "[site]\ntitle = 'Casos'\ndefault_language = 'es'\nlanguages = ['es']\n";
+//! # let form = "[form]\nid = 'demo'\nversion = 1\ntitle = 'Demo'\n[[section]]\nid = 's'\ntitle = 'S'\n[[section.question]]\nid = 'edad'\ntype = 'integer'\nlabel = 'Edad'\nrequired = true\n";
+//! # let project = check_sources("forms".as_ref(), vec![("forms/site.toml".into(), Ok(site.into())), ("forms/demo.toml".into(), Ok(form.into()))]);
+//! use constancia::validate::{Form, Input, validate};
+//! let form = Form::new(project.forms[0].manifest.clone());
+//! let today = jiff::civil::date(2026, 1, 1);
+//! let answers = serde_json::json!({ "edad": "doce" });
+//! let errors = validate(&form, Input::Json(answers.as_object().unwrap()), "es", today).unwrap_err();
+//! assert_eq!(errors[0].field, "edad");
+//! assert_eq!(errors[0].code, "type");
+//! ```
+//!
+//! The steps, which the browser runtime mirrors:
+//!
+//! 1. **Read** the answers (JSON, or the urlencoded fields of a page without
+//!    JavaScript) into a typed tree. Unknown fields are errors at once; a
+//!    value of the wrong type is remembered against its field.
+//! 2. **Evaluate** in the manifest's dependency order: drop the instances of
+//!    repeats that are not relevant, drop answers to questions that are not
+//!    relevant, and compute calculations (never trusting a client's).
+//! 3. **Check** what is left: type errors of relevant questions, required,
+//!    ranges, lengths, choices and cascades, constraints, repeat counts.
+//!
+//! Every error names its field path (`acts.1.act_type`) and carries a
+//! message in the submission's language.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use jiff::civil::Date;
+use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::answers::Instance;
+use crate::expr::eval::{Scope, evaluate, is_true};
+use crate::expr::{Expr, check::Type};
+use crate::lower::MAX_REPEAT;
+use crate::manifest::{ChoiceList, Manifest, Question, QuestionType, Section};
+use crate::messages::{self, Messages, fill};
+use crate::value::{MAX_SAFE_INTEGER, Value, number_to_json, parse_date, parse_time};
+
+/// One problem with a submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field path, with instance indexes: `acts.1.act_type`.
+    pub field: String,
+    /// A stable code: `required`, `type`, `choice`, `choice_filter`, `min`,
+    /// `max`, `max_length`, `constraint`, `min_instances`, `max_instances`,
+    /// `unknown_field`.
+    pub code: &'static str,
+    /// What to tell the officer, in the submission's language.
+    pub message: String,
+}
+
+/// A manifest with the lookups validation needs, built once per version.
+#[derive(Debug, Clone)]
+pub struct Form {
+    /// The compiled form.
+    pub manifest: Manifest,
+    /// Question (section index, question index) by data path.
+    questions: HashMap<String, (usize, usize)>,
+    /// Repeating section index by data path.
+    repeats: HashMap<String, usize>,
+}
+
+impl Form {
+    /// Indexes a manifest.
+    pub fn new(manifest: Manifest) -> Self {
+        let mut questions = HashMap::new();
+        let mut repeats = HashMap::new();
+        for (s, section) in manifest.sections.iter().enumerate() {
+            if section.repeat.is_some() {
+                repeats.insert(section.scope.clone(), s);
+            }
+            for (q, question) in section.questions.iter().enumerate() {
+                questions.insert(question.path.clone(), (s, q));
+            }
+        }
+        Self { manifest, questions, repeats }
+    }
+
+    /// The question at a data path.
+    pub fn question(&self, path: &str) -> Option<&Question> {
+        self.questions.get(path).map(|&(s, q)| &self.manifest.sections[s].questions[q])
+    }
+
+    fn section_of(&self, path: &str) -> Option<&Section> {
+        self.questions.get(path).map(|&(s, _)| &self.manifest.sections[s])
+    }
+
+    /// The repeating section whose data path is `path`.
+    pub fn repeat(&self, path: &str) -> Option<&Section> {
+        self.repeats.get(path).map(|&s| &self.manifest.sections[s])
+    }
+
+    fn list(&self, question: &Question) -> Option<&ChoiceList> {
+        question.choices.as_deref().and_then(|name| self.manifest.lists.get(name))
+    }
+}
+
+/// The answers of a submission as received.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// The `answers` object of a JSON submission.
+    Json(&'a serde_json::Map<String, serde_json::Value>),
+    /// The fields of a urlencoded form post, in order. Names starting with
+    /// `_` are metadata and ignored here.
+    Fields(&'a [(String, String)]),
+}
+
+fn join(scope: &str, id: &str) -> String {
+    if scope.is_empty() { id.to_owned() } else { format!("{scope}.{id}") }
+}
+
+/// A value that failed to read, remembered until we know whether its
+/// question is relevant (answers to questions that are not are dropped,
+/// errors and all).
+#[derive(Debug, Clone)]
+struct Pending {
+    code: &'static str,
+    message: String,
+}
+
+/// Answers being read: the tree, plus pending errors and the submitted
+/// index of every instance, by field path.
+#[derive(Default)]
+struct Reading {
+    pending: HashMap<String, Pending>,
+    errors: Vec<FieldError>,
+    /// Compacted field prefix (`acts.0.`) to submitted prefix (`acts.2.`),
+    /// where blank instances were dropped.
+    origins: HashMap<String, String>,
+}
+
+struct Reader<'a> {
+    form: &'a Form,
+    lang: &'a str,
+    t: &'static Messages,
+    reading: Reading,
+}
+
+/// Text normalised for matching typed answers to choice labels: lowercase,
+/// without accents, single spaces.
+fn fold(text: &str) -> String {
+    let stripped: String =
+        text.nfd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).collect::<String>().to_lowercase();
+    stripped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !domain.contains('@')
+        && text.len() <= 254
+}
+
+fn is_phone(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    (6..=20).contains(&digits) && text.len() <= 40 && text.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+}
+
+impl Reader<'_> {
+    fn type_error(&mut self, field: &str, message: &str) {
+        self.reading.pending.insert(field.to_owned(), Pending { code: "type", message: message.to_owned() });
+    }
+
+    fn unknown(&mut self, field: &str) {
+        self.reading.errors.push(FieldError {
+            field: field.to_owned(),
+            code: "unknown_field",
+            message: self.t.unknown_field.to_owned(),
+        });
+    }
+
+    fn type_message(&self, kind: QuestionType) -> &'static str {
+        match kind {
+            QuestionType::Integer => self.t.invalid_integer,
+            QuestionType::Decimal => self.t.invalid_decimal,
+            QuestionType::Date => self.t.invalid_date,
+            QuestionType::Time => self.t.invalid_time,
+            QuestionType::YesNo => self.t.invalid_yes_no,
+            QuestionType::Email => self.t.invalid_email,
+            QuestionType::Phone => self.t.invalid_phone,
+            QuestionType::SelectOne | QuestionType::SelectMultiple => self.t.invalid_choice,
+            _ => self.t.invalid_text,
+        }
+    }
+
+    /// A text answer: trimmed, line breaks normalised, empty → unanswered.
+    fn text(&mut self, question: &Question, field: &str, raw: &str) -> Value {
+        let text = raw.replace("\r\n", "\n").trim().to_owned();
+        if text.is_empty() {
+            return Value::Empty;
+        }
+        let ok = match question.kind {
+            QuestionType::Email => is_email(&text),
+            QuestionType::Phone => is_phone(&text),
+            _ => !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+        };
+        if !ok {
+            self.type_error(field, self.type_message(question.kind));
+            return Value::Empty;
+        }
+        Value::Text(text)
+    }
+
+    fn number(&mut self, question: &Question, field: &str, n: Option<f64>) -> Value {
+        let Some(n) = n.filter(|n| n.is_finite()) else {
+            self.type_error(field, self.type_message(question.kind));
+            return Value::Empty;
+        };
+        if question.kind == QuestionType::Integer && (n.fract() != 0.0 || n.abs() > MAX_SAFE_INTEGER) {
+            self.type_error(field, self.t.invalid_integer);
+            return Value::Empty;
+        }
+        if n.abs() > 1e15 {
+            self.type_error(field, self.t.invalid_decimal);
+            return Value::Empty;
+        }
+        Value::Number(n)
+    }
+
+    /// A choice code, or for typed answers a label (ignoring case and accents).
+    fn choice(&mut self, question: &Question, field: &str, raw: &str, typed: bool) -> Value {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Value::Empty;
+        }
+        let Some(list) = self.form.list(question) else { return Value::Empty };
+        if list.choices.iter().any(|c| c.value == raw) {
+            return Value::Text(raw.to_owned());
+        }
+        if typed {
+            let wanted = fold(raw);
+            let matches: Vec<&str> = list
+                .choices
+                .iter()
+                .filter(|c| fold(&c.value) == wanted || c.label.0.values().any(|l| fold(l) == wanted))
+                .map(|c| c.value.as_str())
+                .collect();
+            if let [only] = matches.as_slice() {
+                return Value::Text((*only).to_owned());
+            }
+            if matches.is_empty() {
+                let lang = self.lang;
+                let mut scored: Vec<(f64, &str)> = list
+                    .choices
+                    .iter()
+                    .map(|c| (strsim::jaro_winkler(&wanted, &fold(c.label.get(lang))), c.label.get(lang)))
+                    .collect();
+                scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+                let closest: Vec<&str> = scored.iter().take(3).map(|(_, label)| *label).collect();
+                self.reading.pending.insert(
+                    field.to_owned(),
+                    Pending { code: "choice", message: fill(self.t.no_match, closest.join("; ")) },
+                );
+                return Value::Empty;
+            }
+        }
+        self.reading
+            .pending
+            .insert(field.to_owned(), Pending { code: "choice", message: self.t.invalid_choice.to_owned() });
+        Value::Empty
+    }
+
+    /// Orders codes as the list does and drops repeats.
+    fn codes(&mut self, question: &Question, field: &str, codes: Vec<String>) -> Value {
+        let mut chosen = Vec::new();
+        for code in codes {
+            match self.choice(question, field, &code, false) {
+                Value::Text(code) if !chosen.contains(&code) => chosen.push(code),
+                Value::Text(_) | Value::Empty => {}
+                _ => {}
+            }
+        }
+        if let Some(list) = self.form.list(question) {
+            chosen.sort_by_key(|code| list.choices.iter().position(|c| c.value == *code));
+        }
+        Value::Multi(chosen)
+    }
+
+    fn json_value(&mut self, question: &Question, field: &str, value: &serde_json::Value) -> Value {
+        use serde_json::Value as J;
+        if value.is_null() {
+            return Value::Empty;
+        }
+        match (question.kind, value) {
+            (QuestionType::Text | QuestionType::Textarea | QuestionType::Email | QuestionType::Phone, J::String(s)) => {
+                self.text(question, field, s)
+            }
+            (QuestionType::Integer | QuestionType::Decimal, J::Number(n)) => self.number(question, field, n.as_f64()),
+            (QuestionType::Date, J::String(s)) => match parse_date(s) {
+                Some(date) => Value::Date(date),
+                None => {
+                    self.type_error(field, self.t.invalid_date);
+                    Value::Empty
+                }
+            },
+            (QuestionType::Time, J::String(s)) => match parse_time(s) {
+                Some(time) => Value::Time(time),
+                None => {
+                    self.type_error(field, self.t.invalid_time);
+                    Value::Empty
+                }
+            },
+            (QuestionType::YesNo, J::Bool(b)) => Value::Bool(*b),
+            (QuestionType::SelectOne, J::String(code)) => self.choice(question, field, code, false),
+            (QuestionType::SelectMultiple, J::Array(items)) => {
+                let mut codes = Vec::new();
+                for item in items {
+                    match item {
+                        J::String(code) => codes.push(code.clone()),
+                        _ => {
+                            self.type_error(field, self.t.invalid_choice);
+                            return Value::Empty;
+                        }
+                    }
+                }
+                self.codes(question, field, codes)
+            }
+            _ => {
+                self.type_error(field, self.type_message(question.kind));
+                Value::Empty
+            }
+        }
+    }
+
+    fn field_value(&mut self, question: &Question, field: &str, raw: &[&str]) -> Value {
+        if question.kind == QuestionType::SelectMultiple {
+            let codes = raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            return self.codes(question, field, codes);
+        }
+        // A single-valued field sent several times: the last one wins, as
+        // a browser would only send one.
+        let raw = raw.last().copied().unwrap_or("");
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Value::Empty;
+        }
+        match question.kind {
+            QuestionType::Integer => {
+                let ok = trimmed.strip_prefix('-').unwrap_or(trimmed);
+                let n = (!ok.is_empty() && ok.len() <= 16 && ok.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| trimmed.parse::<f64>().ok())
+                    .flatten();
+                self.number(question, field, n)
+            }
+            QuestionType::Decimal => {
+                // Officers in Spanish write 12,5; accept both separators.
+                let normalised = trimmed.replace(',', ".");
+                let valid = normalised.len() <= 24
+                    && normalised.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+                    && normalised.matches('.').count() <= 1;
+                let n = valid.then(|| normalised.parse::<f64>().ok()).flatten();
+                self.number(question, field, n)
+            }
+            QuestionType::Date => self.json_value(question, field, &serde_json::Value::String(trimmed.to_owned())),
+            QuestionType::Time => {
+                // Some browsers send seconds; they carry nothing here.
+                let time = if trimmed.len() == 8 && trimmed.ends_with(":00") { &trimmed[..5] } else { trimmed };
+                self.json_value(question, field, &serde_json::Value::String(time.to_owned()))
+            }
+            QuestionType::YesNo => match trimmed {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => {
+                    self.type_error(field, self.t.invalid_yes_no);
+                    Value::Empty
+                }
+            },
+            QuestionType::SelectOne => self.choice(question, field, trimmed, true),
+            _ => self.text(question, field, raw),
+        }
+    }
+
+    /// Reads a JSON object at `scope` (the data path of the instance),
+    /// naming fields with `prefix`.
+    fn json_instance(
+        &mut self,
+        object: &serde_json::Map<String, serde_json::Value>,
+        scope: &str,
+        prefix: &str,
+    ) -> Instance {
+        let mut instance = Instance::default();
+        for (key, value) in object {
+            let path = join(scope, key);
+            let field = format!("{prefix}{key}");
+            if let Some(question) = self.form.question(&path) {
+                if matches!(question.kind, QuestionType::Calculate | QuestionType::Note) {
+                    continue; // recomputed / no value: never taken from a client
+                }
+                let question = question.clone();
+                let value = self.json_value(&question, &field, value);
+                instance.set(key, value);
+            } else if let Some(section) = self.form.repeat(&path) {
+                let limit = section.repeat.and_then(|r| r.max).unwrap_or(MAX_REPEAT);
+                let min = section.repeat.map_or(0, |r| r.min) as usize;
+                match value {
+                    serde_json::Value::Null => {}
+                    serde_json::Value::Array(items) => {
+                        if items.len() > limit as usize {
+                            self.reading.pending.insert(
+                                field.clone(),
+                                Pending { code: "max_instances", message: fill(self.t.too_many_instances, limit) },
+                            );
+                        }
+                        let mut instances = Vec::new();
+                        for (index, item) in items.iter().take(limit as usize).enumerate() {
+                            let serde_json::Value::Object(object) = item else {
+                                self.reading.errors.push(FieldError {
+                                    field: format!("{field}.{index}"),
+                                    code: "type",
+                                    message: self.t.invalid_repeat.to_owned(),
+                                });
+                                continue;
+                            };
+                            let child = self.json_instance(object, &path, &format!("{field}.{index}."));
+                            instances.push((index, child));
+                        }
+                        self.keep_instances(&mut instance, key, &field, instances, min);
+                    }
+                    _ => self.reading.errors.push(FieldError {
+                        field,
+                        code: "type",
+                        message: self.t.invalid_repeat.to_owned(),
+                    }),
+                }
+            } else {
+                self.unknown(&field);
+            }
+        }
+        instance
+    }
+
+    /// Stores a repeat's instances, dropping blank ones beyond the minimum
+    /// (a page without JavaScript always shows one instance, which an
+    /// officer may leave empty).
+    fn keep_instances(
+        &mut self,
+        instance: &mut Instance,
+        id: &str,
+        field: &str,
+        instances: Vec<(usize, Instance)>,
+        min: usize,
+    ) {
+        let mut kept: Vec<(usize, Instance)> = Vec::new();
+        let blank_count = instances.iter().filter(|(_, i)| i.is_blank()).count();
+        let mut droppable = (instances.len().saturating_sub(min)).min(blank_count);
+        for (index, child) in instances {
+            if child.is_blank() && droppable > 0 {
+                droppable -= 1;
+                continue;
+            }
+            kept.push((index, child));
+        }
+        let mut list = Vec::with_capacity(kept.len());
+        for (position, (original, child)) in kept.into_iter().enumerate() {
+            if position != original {
+                self.reading.origins.insert(format!("{field}.{position}."), format!("{field}.{original}."));
+            }
+            list.push(child);
+        }
+        instance.repeats.insert(id.to_owned(), list);
+    }
+
+    fn fields(&mut self, fields: &[(String, String)]) -> Instance {
+        // Group values by name, keeping the order names first appear.
+        let mut grouped: Vec<(&str, Vec<&str>)> = Vec::new();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (name, value) in fields {
+            if name.starts_with('_') {
+                continue;
+            }
+            match seen.get(name.as_str()) {
+                Some(&i) => grouped[i].1.push(value),
+                None => {
+                    seen.insert(name, grouped.len());
+                    grouped.push((name, vec![value]));
+                }
+            }
+        }
+        let mut tree = FieldTree::default();
+        for (name, values) in grouped {
+            self.place(&mut tree, name, values);
+        }
+        self.tree_instance(tree, "", "")
+    }
+
+    /// Files a field under its instance: `acts.0.victims.1.age`.
+    fn place<'v>(&mut self, tree: &mut FieldTree<'v>, name: &str, values: Vec<&'v str>) {
+        let mut node = tree;
+        let mut scope = String::new();
+        let mut parts = name.split('.');
+        let mut depth = 0;
+        while let Some(part) = parts.next() {
+            let path = join(&scope, part);
+            if let Some(question) = self.form.question(&path) {
+                if parts.next().is_some() {
+                    self.unknown(name);
+                } else if !matches!(question.kind, QuestionType::Calculate | QuestionType::Note) {
+                    node.values.insert(part.to_owned(), values);
+                }
+                // Calculations are recomputed and notes have no value: a
+                // client's are ignored.
+                return;
+            }
+            let Some(section) = self.form.repeat(&path) else {
+                self.unknown(name);
+                return;
+            };
+            let limit = section.repeat.and_then(|r| r.max).unwrap_or(MAX_REPEAT) as usize;
+            let index = parts.next().and_then(|i| {
+                (i.len() <= 4 && i.bytes().all(|b| b.is_ascii_digit())).then(|| i.parse::<usize>().ok()).flatten()
+            });
+            let Some(index) = index.filter(|i| *i < limit.max(1) && depth < 2) else {
+                self.unknown(name);
+                return;
+            };
+            depth += 1;
+            let repeat = node.repeats.entry(part.to_owned()).or_default();
+            node = repeat.entry(index).or_default();
+            scope = path;
+        }
+        self.unknown(name);
+    }
+
+    fn tree_instance(&mut self, tree: FieldTree<'_>, scope: &str, prefix: &str) -> Instance {
+        let mut instance = Instance::default();
+        for (id, values) in tree.values {
+            let path = join(scope, &id);
+            let field = format!("{prefix}{id}");
+            if let Some(question) = self.form.question(&path).cloned() {
+                let value = self.field_value(&question, &field, &values);
+                instance.set(&id, value);
+            }
+        }
+        for (id, instances) in tree.repeats {
+            let path = join(scope, &id);
+            let field = format!("{prefix}{id}");
+            let min = self.form.repeat(&path).and_then(|s| s.repeat).map_or(0, |r| r.min) as usize;
+            let children = instances
+                .into_iter()
+                .map(|(index, child)| (index, self.tree_instance(child, &path, &format!("{field}.{index}."))))
+                .collect::<Vec<_>>();
+            // Field indexes may have gaps (an instance removed on the page):
+            // instances keep their order, renumbered.
+            self.keep_instances(&mut instance, &id, &field, children, min);
+        }
+        instance
+    }
+}
+
+#[derive(Default)]
+struct FieldTree<'v> {
+    values: BTreeMap<String, Vec<&'v str>>,
+    repeats: BTreeMap<String, BTreeMap<usize, FieldTree<'v>>>,
+}
+
+/// The instance path of every instance holding the answers of `scope`:
+/// `[("acts", 0), ("involved", 1)]`.
+fn instance_positions(root: &Instance, scope: &str) -> Vec<Vec<(String, usize)>> {
+    if scope.is_empty() {
+        return vec![Vec::new()];
+    }
+    let mut current: Vec<(Vec<(String, usize)>, &Instance)> = vec![(Vec::new(), root)];
+    for part in scope.split('.') {
+        let mut next = Vec::new();
+        for (position, instance) in current {
+            if let Some(list) = instance.repeats.get(part) {
+                for (index, child) in list.iter().enumerate() {
+                    let mut p = position.clone();
+                    p.push((part.to_owned(), index));
+                    next.push((p, child));
+                }
+            }
+        }
+        current = next;
+    }
+    current.into_iter().map(|(p, _)| p).collect()
+}
+
+fn instance_at_mut<'a>(root: &'a mut Instance, position: &[(String, usize)]) -> Option<&'a mut Instance> {
+    let mut instance = root;
+    for (id, index) in position {
+        instance = instance.repeats.get_mut(id)?.get_mut(*index)?;
+    }
+    Some(instance)
+}
+
+fn instance_at<'a>(root: &'a Instance, position: &[(String, usize)]) -> Option<&'a Instance> {
+    let mut instance = root;
+    for (id, index) in position {
+        instance = instance.repeats.get(id)?.get(*index)?;
+    }
+    Some(instance)
+}
+
+fn field_prefix(position: &[(String, usize)]) -> String {
+    position.iter().map(|(id, index)| format!("{id}.{index}.")).collect()
+}
+
+/// Relevance and calculations, in the manifest's order. Returns the set of
+/// (question path, instance prefix) that are relevant.
+fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> HashSet<(String, String)> {
+    let manifest = &form.manifest;
+    let mut relevant = HashSet::new();
+    for path in &manifest.order {
+        if let Some(section) = form.repeat(path) {
+            let container = path.rsplit_once('.').map_or("", |(c, _)| c);
+            for position in instance_positions(root, container) {
+                let keep = chain_relevant(manifest, section, root, &position, today, true);
+                if !keep {
+                    if let Some(instance) = instance_at_mut(root, &position) {
+                        instance.repeats.remove(&section.id);
+                    }
+                }
+            }
+            continue;
+        }
+        let (Some(question), Some(section)) = (form.question(path), form.section_of(path)) else { continue };
+        let scope = path.rsplit_once('.').map_or("", |(s, _)| s);
+        for position in instance_positions(root, scope) {
+            let positions: Vec<(&str, usize)> = position.iter().map(|(id, i)| (id.as_str(), *i)).collect();
+            let is_relevant = chain_relevant(manifest, section, root, &position, today, false) && {
+                let scope = Scope { root, position: &positions, today, self_value: None };
+                question.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
+            };
+            let value = if !is_relevant {
+                Value::Empty
+            } else if let Some(calculation) = &question.calculation {
+                let scope = Scope { root, position: &positions, today, self_value: None };
+                let value = evaluate(calculation, &scope);
+                typed_calculation(value, question.value_type.as_deref())
+            } else {
+                instance_at(root, &position).map_or(Value::Empty, |i| i.get(&question.id).clone())
+            };
+            if is_relevant {
+                relevant.insert((path.clone(), field_prefix(&position)));
+            }
+            if let Some(instance) = instance_at_mut(root, &position) {
+                instance.set(&question.id, value);
+            }
+        }
+    }
+    relevant
+}
+
+/// Keeps a calculation's result only if it has the declared type (integer
+/// results must be whole).
+fn typed_calculation(value: Value, value_type: Option<&str>) -> Value {
+    match (value, value_type.and_then(Type::from_manifest_name)) {
+        (Value::Number(n), Some(Type::Integer)) => {
+            if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
+                Value::Number(n)
+            } else {
+                Value::Number(n.trunc())
+            }
+        }
+        (value, _) => value,
+    }
+}
+
+/// Whether the groups around a question (or a repeating section) are
+/// relevant at `position`. Repeats around it were already applied by
+/// dropping their instances; `own_repeat` also evaluates the repeating
+/// section's own condition, at its container.
+fn chain_relevant(
+    manifest: &Manifest,
+    section: &Section,
+    root: &Instance,
+    position: &[(String, usize)],
+    today: Date,
+    own_repeat: bool,
+) -> bool {
+    let positions: Vec<(&str, usize)> = position.iter().map(|(id, i)| (id.as_str(), *i)).collect();
+    let scope = Scope { root, position: &positions, today, self_value: None };
+    for s in manifest.section_chain(section) {
+        let applies = if s.repeat.is_some() { own_repeat && s.id == section.id } else { true };
+        if applies
+            && let Some(relevant) = &s.relevant
+            && !is_true(relevant, &scope)
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// The checks of step 3 for one relevant question instance.
+struct Checking<'a> {
+    form: &'a Form,
+    root: &'a Instance,
+    today: Date,
+    lang: &'a str,
+    t: &'static Messages,
+}
+
+fn check_question(
+    c: &Checking<'_>,
+    question: &Question,
+    position: &[(String, usize)],
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    let Checking { form, root, today, lang, t } = *c;
+    let positions: Vec<(&str, usize)> = position.iter().map(|(id, i)| (id.as_str(), *i)).collect();
+    let value = instance_at(root, position).map_or(Value::Empty, |i| i.get(&question.id).clone());
+    let scope = Scope { root, position: &positions, today, self_value: None };
+    let mut push =
+        |code: &'static str, message: String| errors.push(FieldError { field: field.to_owned(), code, message });
+    if value.is_empty() {
+        if question.kind != QuestionType::Calculate && is_true(&question.required, &scope) {
+            push("required", t.required.to_owned());
+        }
+        return;
+    }
+    let bound = |b: &Option<serde_json::Value>| b.clone();
+    match (&value, bound(&question.min), bound(&question.max)) {
+        (Value::Number(n), min, max) => {
+            if let Some(min) = min.as_ref().and_then(serde_json::Value::as_f64).filter(|m| n < m) {
+                push("min", fill(t.too_small, number_to_json(min)));
+            }
+            if let Some(max) = max.as_ref().and_then(serde_json::Value::as_f64).filter(|m| n > m) {
+                push("max", fill(t.too_large, number_to_json(max)));
+            }
+        }
+        (Value::Date(d), min, max) => {
+            if let Some(min) = min.as_ref().and_then(|m| m.as_str()).filter(|m| parse_date(m).is_some_and(|m| *d < m)) {
+                push("min", fill(t.too_early, min));
+            }
+            if let Some(max) = max.as_ref().and_then(|m| m.as_str()).filter(|m| parse_date(m).is_some_and(|m| *d > m)) {
+                push("max", fill(t.too_late, max));
+            }
+        }
+        (Value::Multi(codes), min, max) => {
+            let count = codes.len() as f64;
+            if let Some(min) = min.as_ref().and_then(serde_json::Value::as_f64).filter(|m| count < *m) {
+                push("min", fill(t.too_few_choices, min));
+            }
+            if let Some(max) = max.as_ref().and_then(serde_json::Value::as_f64).filter(|m| count > *m) {
+                push("max", fill(t.too_many_choices, max));
+            }
+        }
+        _ => {}
+    }
+    if let (Value::Text(text), Some(max_length)) = (&value, question.max_length) {
+        if text.chars().count() > max_length as usize {
+            push("max_length", fill(t.too_long, max_length));
+        }
+    }
+    // Cascades: the chosen code must carry the attribute value of the
+    // answer it depends on.
+    if !question.choice_filter.is_empty() {
+        if let Some(list) = form.list(question) {
+            let codes: Vec<&String> = match &value {
+                Value::Text(code) => vec![code],
+                Value::Multi(codes) => codes.iter().collect(),
+                _ => Vec::new(),
+            };
+            let fits = codes.iter().all(|code| {
+                let Some(choice) = list.choices.iter().find(|c| &c.value == *code) else { return false };
+                question.choice_filter.iter().all(|(attribute, path)| {
+                    let expected = evaluate(&Expr::Ref(path.clone()), &scope);
+                    matches!((&expected, choice.attributes.get(attribute)), (Value::Text(want), Some(have)) if want == have)
+                })
+            });
+            if !fits {
+                push("choice_filter", t.filtered_choice.to_owned());
+            }
+        }
+    }
+    if let Some(constraint) = &question.constraint {
+        let scope = Scope { root, position: &positions, today, self_value: Some(&value) };
+        if evaluate(constraint, &scope) == Value::Bool(false) {
+            let message = question
+                .constraint_message
+                .as_ref()
+                .map_or_else(|| t.constraint.to_owned(), |m| m.get(lang).to_owned());
+            push("constraint", message);
+        }
+    }
+}
+
+/// Validates a submission. On success the answers are what is stored:
+/// typed, with calculations computed and answers to questions that are not
+/// relevant dropped.
+pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Result<Instance, Vec<FieldError>> {
+    let t = messages::for_language(lang);
+    let mut reader = Reader { form, lang, t, reading: Reading::default() };
+    let mut root = match input {
+        Input::Json(object) => reader.json_instance(object, "", ""),
+        Input::Fields(fields) => reader.fields(fields),
+    };
+    let Reading { pending, mut errors, origins } = reader.reading;
+
+    let relevant = evaluate_form(form, &mut root, today);
+
+    // Repeat counts of relevant repeats.
+    for section in form.manifest.sections.iter().filter(|s| s.repeat.is_some()) {
+        let Some(repeat) = section.repeat else { continue };
+        let container = section.scope.rsplit_once('.').map_or("", |(c, _)| c);
+        for position in instance_positions(&root, container) {
+            let Some(instance) = instance_at(&root, &position) else { continue };
+            // A repeat is relevant in this container if its instances survived
+            // evaluation, or (with none sent) if its conditions hold.
+            let present = instance.repeats.contains_key(&section.id);
+            if !present && !chain_relevant(&form.manifest, section, &root, &position, today, true) {
+                continue;
+            }
+            let count = instance.repeats.get(&section.id).map_or(0, Vec::len) as u32;
+            let field = format!("{}{}", field_prefix(&position), section.id);
+            if count < repeat.min {
+                errors.push(FieldError {
+                    field: field.clone(),
+                    code: "min_instances",
+                    message: fill(t.too_few_instances, repeat.min),
+                });
+            }
+            if let Some(pending) = pending.get(&field) {
+                errors.push(FieldError { field, code: pending.code, message: pending.message.clone() });
+            }
+        }
+    }
+
+    // Questions, in form order.
+    for (_, question) in form.manifest.questions() {
+        if question.kind == QuestionType::Note {
+            continue;
+        }
+        let scope = question.path.rsplit_once('.').map_or("", |(s, _)| s);
+        for position in instance_positions(&root, scope) {
+            let prefix = field_prefix(&position);
+            if !relevant.contains(&(question.path.clone(), prefix.clone())) {
+                continue;
+            }
+            let field = format!("{prefix}{}", question.id);
+            if let Some(pending) = pending.get(&field) {
+                errors.push(FieldError { field, code: pending.code, message: pending.message.clone() });
+                continue;
+            }
+            let checking = Checking { form, root: &root, today, lang, t };
+            check_question(&checking, question, &position, &field, &mut errors);
+        }
+    }
+
+    if errors.is_empty() {
+        return Ok(root);
+    }
+    // Name fields as they were submitted (blank instances may have been dropped).
+    for error in &mut errors {
+        for (compact, original) in &origins {
+            if let Some(rest) = error.field.strip_prefix(compact.as_str()) {
+                error.field = format!("{original}{rest}");
+                break;
+            }
+        }
+    }
+    Err(errors)
+}
+
+/// Every input name a page of this form may send, as patterns with `#` for
+/// instance indexes (`acts.#.act_type`), by question data path. Used to
+/// prove pages and manifests agree.
+pub fn field_patterns(manifest: &Manifest) -> BTreeMap<String, String> {
+    manifest
+        .questions()
+        .filter(|(_, q)| !matches!(q.kind, QuestionType::Note | QuestionType::Calculate))
+        .map(|(_, q)| {
+            let mut parts: Vec<&str> = q.path.split('.').collect();
+            let id = parts.pop().unwrap_or_default();
+            let mut pattern = String::new();
+            for part in parts {
+                pattern.push_str(part);
+                pattern.push_str(".#.");
+            }
+            pattern.push_str(id);
+            (pattern, q.path.clone())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::check_sources;
+    use serde_json::json;
+
+    const SITE: &str = "[site]\ntitle = 'T'\ndefault_language = 'es'\nlanguages = ['es', 'en']\n";
+    const FORM: &str = r#"
+[form]
+id = "t"
+version = 1
+title = "T"
+
+[lists.estado]
+translate = false
+choices = [{ value = "07", label = "Chiapas" }, { value = "30", label = "Veracruz de Ignacio de la Llave" }]
+
+[lists.municipio]
+translate = false
+choices = [
+  { value = "07089", label = "Tapachula", estado = "07" },
+  { value = "30039", label = "Coatzacoalcos", estado = "30" },
+  { value = "30003", label = "Acayucan", estado = "30" },
+]
+
+[[section]]
+id = "inicio"
+title = "Inicio"
+
+[[section.question]]
+id = "consent"
+type = "yes_no"
+label = "Consiente"
+required = true
+
+[[section.question]]
+id = "fecha"
+type = "date"
+label = "Fecha"
+constraint = ". <= today()"
+constraint_message = { es = "No puede ser futura", en = "Cannot be in the future" }
+
+[[section.question]]
+id = "estado"
+type = "select_one"
+choices = "estado"
+label = "Estado"
+
+[[section.question]]
+id = "municipio"
+type = "select_one"
+choices = "municipio"
+choice_filter = { estado = "estado" }
+label = "Municipio"
+
+[[section.question]]
+id = "peso"
+type = "decimal"
+label = "Peso"
+min = 0
+max = 500
+
+[[section.question]]
+id = "nota"
+type = "text"
+label = "Nota"
+max_length = 5
+required = "consent = false"
+
+[[section.question]]
+id = "total"
+type = "calculate"
+calculation = "count(actos)"
+
+[[section]]
+id = "actos"
+title = "Actos"
+relevant = "consent = true"
+repeat = { min = 1, max = 3 }
+
+[[section.question]]
+id = "tipo"
+type = "select_multiple"
+label = "Tipo"
+choices = [{ value = "robo", label = "Robo" }, { value = "secuestro", label = "Secuestro" }]
+required = true
+
+[[section.question]]
+id = "dias"
+type = "integer"
+label = "Días"
+relevant = "selected(tipo, 'secuestro')"
+required = true
+"#;
+
+    fn form() -> Form {
+        let project = check_sources(
+            "forms".as_ref(),
+            vec![("forms/site.toml".into(), Ok(SITE.into())), ("forms/t.toml".into(), Ok(FORM.into()))],
+        );
+        assert!(!project.diagnostics.has_errors(), "{:?}", project.diagnostics);
+        Form::new(project.forms[0].manifest.clone())
+    }
+
+    fn today() -> Date {
+        jiff::civil::date(2024, 6, 1)
+    }
+
+    fn json(value: serde_json::Value) -> Result<serde_json::Value, Vec<(String, &'static str)>> {
+        let form = form();
+        validate(&form, Input::Json(value.as_object().unwrap()), "es", today())
+            .map(|i| i.to_json())
+            .map_err(|errors| errors.into_iter().map(|e| (e.field, e.code)).collect())
+    }
+
+    fn fields(pairs: &[(&str, &str)]) -> Result<serde_json::Value, Vec<(String, &'static str)>> {
+        let form = form();
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
+        validate(&form, Input::Fields(&pairs), "es", today())
+            .map(|i| i.to_json())
+            .map_err(|errors| errors.into_iter().map(|e| (e.field, e.code)).collect())
+    }
+
+    fn err(field: &str, code: &'static str) -> (String, &'static str) {
+        (field.to_owned(), code)
+    }
+
+    #[test]
+    fn a_valid_case_is_typed_and_calculated() {
+        let stored = json(json!({
+            "consent": true, "fecha": "2024-05-01", "estado": "30", "municipio": "30003", "peso": 61.5,
+            "total": 99, "actos": [{"tipo": ["secuestro", "robo"], "dias": 3}, {"tipo": ["robo"]}]
+        }))
+        .unwrap();
+        assert_eq!(
+            stored,
+            json!({"consent": true, "fecha": "2024-05-01", "estado": "30", "municipio": "30003", "peso": 61.5,
+                   "total": 2, "actos": [{"tipo": ["robo", "secuestro"], "dias": 3}, {"tipo": ["robo"]}]})
+        );
+    }
+
+    #[test]
+    fn errors_name_their_field() {
+        let errors = json(json!({
+            "consent": "yes", "fecha": "2024-13-01", "peso": "x", "extra": 1,
+            "actos": [{"tipo": ["robo"]}, {"tipo": ["nope"]}, {"tipo": ["secuestro"], "dias": 1.5}]
+        }))
+        .unwrap_err();
+        assert!(errors.contains(&err("extra", "unknown_field")), "{errors:?}");
+        assert!(errors.contains(&err("consent", "type")), "{errors:?}");
+        assert!(errors.contains(&err("fecha", "type")), "{errors:?}");
+        assert!(errors.contains(&err("peso", "type")), "{errors:?}");
+    }
+
+    #[test]
+    fn relevance_drops_answers_and_their_errors() {
+        // consent = false: the acts section is not relevant, its bad answers are dropped;
+        // `nota` becomes required.
+        let errors = json(json!({"consent": false, "actos": [{"tipo": ["nope"], "dias": "x"}]})).unwrap_err();
+        assert_eq!(errors, vec![err("nota", "required")]);
+        let stored = json(json!({"consent": false, "nota": "ok", "actos": [{"tipo": ["robo"]}]})).unwrap();
+        assert_eq!(stored, json!({"consent": false, "nota": "ok", "total": 0}));
+        // dias is only relevant for secuestro
+        let stored = json(json!({"consent": true, "actos": [{"tipo": ["robo"], "dias": 4}]})).unwrap();
+        assert_eq!(stored["actos"], json!([{"tipo": ["robo"]}]));
+    }
+
+    #[test]
+    fn required_ranges_lengths_constraints() {
+        assert_eq!(json(json!({})).unwrap_err(), vec![err("consent", "required")]);
+        let errors = json(json!({"consent": true, "fecha": "2024-07-01", "peso": 600, "nota": "demasiado",
+            "actos": [{"tipo": ["secuestro"]}]}))
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                err("fecha", "constraint"),
+                err("peso", "max"),
+                err("nota", "max_length"),
+                err("actos.0.dias", "required")
+            ]
+        );
+        let form = form();
+        let answers = json!({"consent": true, "fecha": "2024-07-01", "actos": [{"tipo": ["robo"]}]});
+        let errors = validate(&form, Input::Json(answers.as_object().unwrap()), "en", today()).unwrap_err();
+        assert_eq!(errors[0].message, "Cannot be in the future");
+    }
+
+    #[test]
+    fn repeats_count_and_blank_instances() {
+        assert_eq!(json(json!({"consent": true})).unwrap_err(), vec![err("actos", "min_instances")]);
+        assert_eq!(json(json!({"consent": true, "actos": []})).unwrap_err(), vec![err("actos", "min_instances")]);
+        let four = json!({"consent": true, "actos": [{"tipo": ["robo"]}, {"tipo": ["robo"]}, {"tipo": ["robo"]}, {"tipo": ["robo"]}]});
+        assert_eq!(json(four).unwrap_err(), vec![err("actos", "max_instances")]);
+        // A blank instance beyond the minimum is dropped; errors keep the submitted index.
+        let errors = json(json!({"consent": true, "actos": [{}, {"tipo": ["secuestro"]}]})).unwrap_err();
+        assert_eq!(errors, vec![err("actos.1.dias", "required")]);
+        assert_eq!(
+            json(json!({"consent": true, "actos": "x"})).unwrap_err(),
+            vec![err("actos", "type"), err("actos", "min_instances")]
+        );
+    }
+
+    #[test]
+    fn cascades_and_codes() {
+        let errors =
+            json(json!({"consent": true, "estado": "07", "municipio": "30003", "actos": [{"tipo": ["robo"]}]}))
+                .unwrap_err();
+        assert_eq!(errors, vec![err("municipio", "choice_filter")]);
+        let errors = json(json!({"consent": true, "municipio": "30003", "actos": [{"tipo": ["robo"]}]})).unwrap_err();
+        assert_eq!(errors, vec![err("municipio", "choice_filter")]);
+        let errors = json(json!({"consent": true, "estado": "99", "actos": [{"tipo": ["robo"]}]})).unwrap_err();
+        assert_eq!(errors, vec![err("estado", "choice")]);
+    }
+
+    #[test]
+    fn page_fields_are_read_like_a_browser_sends_them() {
+        let stored = fields(&[
+            ("_form", "t"),
+            ("consent", "true"),
+            ("fecha", "2024-05-01"),
+            ("estado", "veracruz de ignacio de la llave"),
+            ("municipio", "ACAYUCÁN"),
+            ("peso", "61,5"),
+            ("nota", ""),
+            ("actos.0.tipo", "secuestro"),
+            ("actos.0.tipo", "robo"),
+            ("actos.0.dias", " 3 "),
+            ("actos.2.tipo", "robo"),
+        ])
+        .unwrap();
+        assert_eq!(
+            stored,
+            json!({"consent": true, "fecha": "2024-05-01", "estado": "30", "municipio": "30003", "peso": 61.5, "total": 2,
+                   "actos": [{"tipo": ["robo", "secuestro"], "dias": 3}, {"tipo": ["robo"]}]})
+        );
+        let errors = fields(&[("consent", "true"), ("municipio", "Tapachul"), ("actos.0.tipo", "robo")]).unwrap_err();
+        assert_eq!(errors, vec![err("municipio", "choice")]);
+        let form = form();
+        let pairs = vec![("consent".to_owned(), "true".to_owned()), ("municipio".to_owned(), "Tapachul".to_owned())];
+        let errors = validate(&form, Input::Fields(&pairs), "es", today()).unwrap_err();
+        let message = &errors.iter().find(|e| e.field == "municipio").unwrap().message;
+        assert!(message.contains("Tapachula"), "{message}");
+    }
+
+    #[test]
+    fn odd_field_names_are_unknown_not_fatal() {
+        for name in [
+            "actos.99999999999.tipo",
+            "actos.x.tipo",
+            "actos",
+            "actos.0",
+            "consent.0",
+            "nada",
+            "actos.0.nada",
+            "actos.3.tipo",
+            "total.x",
+        ] {
+            let errors = fields(&[("consent", "true"), (name, "robo")]).unwrap_err();
+            assert!(errors.contains(&err(name, "unknown_field")), "{name}: {errors:?}");
+        }
+        // Calculations are never taken from a client.
+        let stored = fields(&[("consent", "true"), ("total", "77"), ("actos.0.tipo", "robo")]).unwrap();
+        assert_eq!(stored["total"], json!(1));
+    }
+
+    #[test]
+    fn patterns_of_page_fields() {
+        let patterns = field_patterns(&form().manifest);
+        assert_eq!(patterns.get("actos.#.dias").map(String::as_str), Some("actos.dias"));
+        assert!(!patterns.contains_key("total"));
+    }
+}
