@@ -45,6 +45,12 @@ fn is_code(text: &str) -> bool {
     !text.is_empty() && text.len() <= 64 && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// Whether `key` was written, perhaps with a value of the wrong type (then
+/// that was reported, and the key is not also missing).
+fn written<K: AsRef<str>>(keys: &[K], key: &str) -> bool {
+    keys.iter().any(|k| k.as_ref() == key)
+}
+
 /// Recording diagnostics for one file.
 pub(crate) struct Lowerer<'a> {
     pub file: FileId,
@@ -143,9 +149,17 @@ impl Lowerer<'_> {
         (Text(texts), missing)
     }
 
-    fn required_text(&mut self, raw: Option<&RawText>, what: &str, key: &str, owner_span: Range<usize>) -> Text {
+    fn required_text(
+        &mut self,
+        raw: Option<&RawText>,
+        what: &str,
+        key: &str,
+        owner_span: Range<usize>,
+        keys: &[String],
+    ) -> Text {
         match raw {
             Some(raw) => self.text(raw, what, true).0,
+            None if written(keys, key) => Text::default(),
             None => {
                 self.error("missing-key", owner_span, format!("this {what} has no `{key}`"));
                 Text::default()
@@ -198,6 +212,7 @@ pub(crate) fn site(raw: Option<&RawSite>, file: Option<FileId>, diagnostics: &mu
             }
         }
         Some(langs) => error(diagnostics, "invalid-value", langs.span.clone(), "`languages` is empty".into()),
+        None if written(&raw.written, "languages") => {}
         None => {
             error(diagnostics, "missing-key", raw.span.clone(), "[site] has no `languages`".into());
             diagnostics.last_mut().expect("pushed").help = Some("add languages = [\"es\", \"en\"]".into());
@@ -215,7 +230,9 @@ pub(crate) fn site(raw: Option<&RawSite>, file: Option<FileId>, diagnostics: &mu
             config.default_language = config.languages[0].clone();
         }
         None => {
-            error(diagnostics, "missing-key", raw.span.clone(), "[site] has no `default_language`".into());
+            if !written(&raw.written, "default_language") {
+                error(diagnostics, "missing-key", raw.span.clone(), "[site] has no `default_language`".into());
+            }
             config.default_language = config.languages[0].clone();
         }
     }
@@ -226,7 +243,7 @@ pub(crate) fn site(raw: Option<&RawSite>, file: Option<FileId>, diagnostics: &mu
     let languages = config.languages.clone();
     let default_language = config.default_language.clone();
     let mut lower = Lowerer { file, diagnostics, languages: &languages, default_language: &default_language };
-    config.title = lower.required_text(raw.title.as_ref(), "site", "title", raw.span.clone());
+    config.title = lower.required_text(raw.title.as_ref(), "site", "title", raw.span.clone(), &raw.written);
     if let Some(collector) = &raw.collector {
         let url = collector.value.trim_end_matches('/');
         if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
@@ -455,6 +472,13 @@ fn value_type(kind: QuestionType) -> Option<Type> {
     })
 }
 
+/// A question type with its article, for messages: "an integer", "a date".
+fn a_kind(kind: QuestionType) -> String {
+    let name = kind.name();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {name}")
+}
+
 /// Which keys each question type accepts beyond the common ones.
 fn type_keys(kind: QuestionType) -> &'static [&'static str] {
     use QuestionType::*;
@@ -504,7 +528,7 @@ pub(crate) fn form(
             String::new()
         }
         None => {
-            if raw.header.is_some() {
+            if raw.header.is_some() && !written(&header.written, "id") {
                 lower.error("missing-key", header.span.clone(), "[form] has no `id`");
             }
             String::new()
@@ -517,7 +541,7 @@ pub(crate) fn form(
             0
         }
         None => {
-            if raw.header.is_some() {
+            if raw.header.is_some() && !written(&header.written, "version") {
                 lower.error("missing-key", header.span.clone(), "[form] has no `version`").help =
                     Some("add version = 1, and raise it whenever the meaning of a question changes".into());
             }
@@ -525,7 +549,7 @@ pub(crate) fn form(
         }
     };
     let title = if raw.header.is_some() {
-        lower.required_text(header.title.as_ref(), "form", "title", header.span.clone())
+        lower.required_text(header.title.as_ref(), "form", "title", header.span.clone(), &header.written)
     } else {
         Text::default()
     };
@@ -535,12 +559,9 @@ pub(crate) fn form(
     let mut local = BTreeMap::new();
     lists(&raw.lists, site, &mut local, lower.diagnostics);
     for (name, entry) in &local {
-        if global.contains_key(name) {
-            lower.error(
-                "duplicate-id",
-                entry.span.clone(),
-                format!("the list `{name}` is already defined in forms/lists/"),
-            );
+        if let Some(shared) = global.get(name) {
+            let path = &sources.get(shared.file).path;
+            lower.error("duplicate-id", entry.span.clone(), format!("the list `{name}` is already defined in {path}"));
         }
     }
     let lookup_list = |name: &str| local.get(name).or_else(|| global.get(name));
@@ -627,7 +648,7 @@ pub(crate) fn form(
                     },
                 );
             }
-        } else {
+        } else if !written(&section.written, "id") {
             lower.error("missing-key", section.span.clone(), "this section has no `id`");
         }
         section_scope.push(repeats);
@@ -641,7 +662,9 @@ pub(crate) fn form(
             let kind = question_kind(&mut lower, question);
             kinds.push(kind);
             let Some(id) = &question.id else {
-                lower.error("missing-key", question.span.clone(), "this question has no `id`");
+                if !written(&question.keys, "id") {
+                    lower.error("missing-key", question.span.clone(), "this question has no `id`");
+                }
                 continue;
             };
             if !claim_id(&mut lower, id, "question") {
@@ -674,6 +697,7 @@ pub(crate) fn form(
                     used_lists.insert(name.clone(), list);
                     Some(name)
                 }
+                (None, true) if written(&question.keys, "choices") => None,
                 (None, true) => {
                     lower
                         .error(
@@ -760,6 +784,7 @@ pub(crate) fn form(
             "section",
             "title",
             raw_section.id.as_ref().map_or(raw_section.span.clone(), |i| i.span.clone()),
+            &raw_section.written,
         );
         let help = lower.optional_text(raw_section.help.as_ref(), "section help");
         let relevant = raw_section
@@ -824,7 +849,9 @@ pub(crate) fn form(
                 questions.push(question);
             }
         }
-        if questions.is_empty()
+        // Questions with errors were reported; only a section written
+        // without any question is empty.
+        if raw_section.questions.is_empty()
             && !raw.sections.iter().any(|s| s.parent.as_ref().is_some_and(|p| p.value == section_id))
         {
             let span = raw_section.id.as_ref().map_or(raw_section.span.clone(), |i| i.span.clone());
@@ -895,6 +922,9 @@ fn used_lists_for(
 
 fn question_kind(lower: &mut Lowerer<'_>, question: &RawQuestion) -> Option<QuestionType> {
     let Some(kind) = &question.kind else {
+        if written(&question.keys, "type") {
+            return None;
+        }
         let span = question.id.as_ref().map_or(question.span.clone(), |i| i.span.clone());
         let name = question.id.as_ref().map_or(String::new(), |i| format!(" `{}`", i.value));
         lower.error("missing-key", span, format!("the question{name} has no `type`")).help =
@@ -946,14 +976,37 @@ fn compile(
         }
     };
     let context = Context { repeats, self_type };
+    // A calculation whose type is unknown (it is in a cycle, or its own
+    // formula has errors, both reported there) cannot be type-checked
+    // against: say nothing about types here rather than something wrong.
+    let untyped = reads_untyped_calculation(&node, env);
     match check::check(&node, env, &context) {
+        Ok(_) if untyped => None,
         Ok(checked) => Some((checked.expr, checked.ty, raw.file_span(&node.span))),
         Err(errors) => {
             for CheckError { code, message, span, help } in errors {
+                if untyped && code == "expr-type" {
+                    continue;
+                }
                 lower.error(code, raw.file_span(&span), message).help = help;
             }
             None
         }
+    }
+}
+
+/// Whether an expression reads a calculation whose type could not be found.
+fn reads_untyped_calculation(node: &Node, env: &FormEnv<'_>) -> bool {
+    match &node.kind {
+        NodeKind::Ident(name) => env.entries.get(name).is_some_and(|entry| {
+            matches!(entry.kind, EntryKind::Question { kind: QuestionType::Calculate, value: None, .. })
+        }),
+        NodeKind::Unary(_, inner) => reads_untyped_calculation(inner, env),
+        NodeKind::Binary(_, left, right) => {
+            reads_untyped_calculation(left, env) || reads_untyped_calculation(right, env)
+        }
+        NodeKind::Call { args, .. } => args.iter().any(|arg| reads_untyped_calculation(arg, env)),
+        _ => false,
     }
 }
 
@@ -979,19 +1032,17 @@ fn question(
                 "choices" | "choice_filter" => "only select_one and select_multiple questions have choices".to_owned(),
                 "calculation" => "only calculate questions have a calculation".to_owned(),
                 "required" | "constraint" | "constraint_message" => {
-                    format!("a {} question takes no answer to check", kind.name())
+                    format!("{} question takes no answer to check", a_kind(kind))
                 }
-                _ => format!(
-                    "keys a {} question takes beyond the common ones: {}",
-                    kind.name(),
-                    allowed_extra.join(", ")
-                ),
+                _ => {
+                    format!("keys {} question takes beyond the common ones: {}", a_kind(kind), allowed_extra.join(", "))
+                }
             };
             lower
                 .error(
                     "misplaced-key",
                     key.span.clone(),
-                    format!("`{name}` does not apply to a {} question", kind.name()),
+                    format!("`{name}` does not apply to {} question", a_kind(kind)),
                 )
                 .help = Some(help);
         }
@@ -1000,6 +1051,7 @@ fn question(
     let label = match (&raw.label, kind) {
         (Some(label), _) => lower.text(label, "label", true).0,
         (None, QuestionType::Calculate) => Text(lower.languages.iter().map(|l| (l.clone(), id.clone())).collect()),
+        (None, _) if written(&raw.keys, "label") => Text::default(),
         (None, _) => {
             lower
                 .error("missing-key", raw.id.as_ref()?.span.clone(), format!("the question `{id}` has no `label`"))
@@ -1042,6 +1094,7 @@ fn question(
             Some((expr, ty, _)) => (Some(expr), Some(ty.manifest_name().to_owned())),
             None => (None, None),
         },
+        (None, QuestionType::Calculate) if written(&raw.keys, "calculation") => (None, None),
         (None, QuestionType::Calculate) => {
             lower
                 .error(
@@ -1148,16 +1201,16 @@ fn question(
             return Some(a.value.clone());
         }
         let help = if allowed.is_empty() {
-            format!("a {} question has no appearances", kind.name())
+            format!("{} question has no appearances", a_kind(kind))
         } else {
             did_you_mean(&a.value, allowed.iter().copied())
-                .unwrap_or_else(|| format!("for a {} question: {}", kind.name(), allowed.join(", ")))
+                .unwrap_or_else(|| format!("for {} question: {}", a_kind(kind), allowed.join(", ")))
         };
         lower
             .error(
                 "invalid-value",
                 a.span.clone(),
-                format!("`{}` is not an appearance of a {} question", a.value, kind.name()),
+                format!("`{}` is not an appearance of {} question", a.value, a_kind(kind)),
             )
             .help = Some(help);
         None
@@ -1212,7 +1265,7 @@ fn value_literal(
         lower.error(
             "invalid-value",
             literal.span.clone(),
-            format!("`{key}` of a {} question must be {expected}", kind.name()),
+            format!("`{key}` of {} question must be {expected}", a_kind(kind)),
         );
         None
     };
@@ -1295,7 +1348,7 @@ fn bound_literal(
             lower.error(
                 "invalid-value",
                 literal.span.clone(),
-                format!("`{key}` of a {} question must be {expected}", kind.name()),
+                format!("`{key}` of {} question must be {expected}", a_kind(kind)),
             );
             None
         }

@@ -241,7 +241,9 @@ pub fn check_sources(dir: &Path, inputs: Vec<(String, std::io::Result<String>)>)
         }
     }
     forms.sort_by(|a, b| a.manifest.id.cmp(&b.manifest.id));
-    if raw_forms.is_empty() && !tables.is_empty() {
+    // A form file with a TOML syntax error was reported already; only a
+    // folder without any form file is missing one.
+    if !parsed.iter().any(|(_, kind)| *kind == Kind::Form) && !tables.is_empty() {
         diagnostics.push(
             Diagnostic::folder_error("missing-file", format!("there is no form in `{}`", dir.display()))
                 .with_help("add a form file, e.g. forms/caso.toml with [form] and [[section]] tables"),

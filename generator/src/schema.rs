@@ -29,6 +29,12 @@ impl<T> Sp<T> {
     }
 }
 
+impl AsRef<str> for Sp<String> {
+    fn as_ref(&self) -> &str {
+        &self.value
+    }
+}
+
 /// A key and a text value, both with their spans.
 pub(crate) type SpannedPair = (Sp<String>, Sp<String>);
 
@@ -91,6 +97,9 @@ pub(crate) struct RawSite {
     pub drafts: Option<bool>,
     pub long_list_threshold: Option<Sp<i64>>,
     pub quick_exit: Option<RawQuickExit>,
+    /// Every key written, so that a key of the wrong type is not also
+    /// reported as missing.
+    pub written: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +134,8 @@ pub(crate) struct RawHeader {
     pub title: Option<RawText>,
     pub intro: Option<RawText>,
     pub encrypt: Option<bool>,
+    /// Every key written (see [`RawSite::written`]).
+    pub written: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +163,8 @@ pub(crate) struct RawSection {
     pub item_label: Option<RawText>,
     pub parent: Option<Sp<String>>,
     pub questions: Vec<RawQuestion>,
+    /// Every key written (see [`RawSite::written`]).
+    pub written: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -464,6 +477,7 @@ impl Reader<'_> {
         self.check_keys(table, SITE_KEYS, "[site]");
         let mut site = RawSite { span: item.span(), ..RawSite::default() };
         for (key, value) in table.iter() {
+            site.written.push(key.get_ref().to_string());
             match key.get_ref().as_ref() {
                 "title" => site.title = self.text(value, "title"),
                 "default_language" => site.default_language = self.string(value, "default_language"),
@@ -534,6 +548,7 @@ impl Reader<'_> {
         self.check_keys(table, FORM_KEYS, "[form]");
         let mut header = RawHeader { span: item.span(), ..RawHeader::default() };
         for (key, value) in table.iter() {
+            header.written.push(key.get_ref().to_string());
             match key.get_ref().as_ref() {
                 "id" => header.id = self.string(value, "id"),
                 "version" => header.version = self.integer(value, "version"),
@@ -559,8 +574,10 @@ impl Reader<'_> {
             item_label: None,
             parent: None,
             questions: Vec::new(),
+            written: Vec::new(),
         };
         for (key, value) in table.iter() {
+            section.written.push(key.get_ref().to_string());
             match key.get_ref().as_ref() {
                 "id" => section.id = self.string(value, "id"),
                 "title" => section.title = self.text(value, "title"),

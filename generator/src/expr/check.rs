@@ -269,9 +269,11 @@ impl<'e> Checker<'e, '_> {
                         "repeat-reference",
                         format!("`{name}` is inside the repeat `{repeat}`, which has many answers here"),
                         span,
-                        Some(format!(
-                            "from outside `{repeat}` use an aggregate: `count({repeat})`, or `sum({name})` for a number"
-                        )),
+                        Some(if typed.ty.is_number() {
+                            format!("from outside `{repeat}` use an aggregate: `count({repeat})`, or `sum({name})`")
+                        } else {
+                            format!("from outside `{repeat}` use an aggregate, such as `count({repeat})`")
+                        }),
                     );
                     return None;
                 }

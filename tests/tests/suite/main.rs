@@ -1,0 +1,7 @@
+//! Constancia's end-to-end suite: one test binary (it links once), one
+//! module per area. Add new areas as modules here.
+
+mod cli;
+mod fixtures;
+mod props;
+mod site;
