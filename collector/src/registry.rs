@@ -194,12 +194,19 @@ fn find_stylesheet(assets: &Path) -> Option<String> {
 /// Watches the site folder and reloads on every change (debounced). The
 /// returned handle must be kept alive.
 pub fn watch(registry: Arc<Registry>) -> anyhow::Result<Box<dyn std::any::Any + Send>> {
-    use notify::RecursiveMode;
+    use notify::{EventKind, RecursiveMode};
     use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
     let (changed, mut changes) = tokio::sync::mpsc::channel::<()>(1);
     let mut debouncer = new_debouncer(Duration::from_millis(150), None, move |result: DebounceEventResult| {
-        if result.is_ok() {
+        // Only changes count: reading the manifests during a reload raises
+        // access events, which must not trigger another reload.
+        let changes = result.is_ok_and(|events| {
+            events
+                .iter()
+                .any(|event| matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)))
+        });
+        if changes {
             // A full channel already means "reload pending".
             let _ = changed.try_send(());
         }
