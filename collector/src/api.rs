@@ -66,8 +66,8 @@ struct SubmissionBody {
 /// The current time, RFC 3339 in UTC to the millisecond.
 pub fn now() -> (jiff::Timestamp, String) {
     let now = jiff::Timestamp::now();
-    let rounded = now.round(jiff::Unit::Millisecond).unwrap_or(now);
-    (now, rounded.to_string())
+    // Fixed width, so references and times sort and line up in exports.
+    (now, now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
 /// What `today()` means for a submission: the local date the officer
@@ -102,17 +102,30 @@ pub fn judging_date(
         .ok_or_else(|| invalid("type", "Fecha y hora no válidas (RFC 3339).", "Not a valid RFC 3339 date and time."))
 }
 
-/// SHA-256 of the parts of a submission that make it the same submission.
+/// Feeds what is written into a hash.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// SHA-256 of the parts of a submission that make it the same submission:
+/// form, version, language, answers (serde_json keeps object keys sorted,
+/// so their text is canonical) and completion time.
 fn content_hash(body: &SubmissionBody) -> String {
-    // serde_json maps are ordered by key, so this text is canonical.
-    let canonical = json!({
-        "form": body.form,
-        "version": body.version,
-        "lang": body.lang,
-        "answers": body.answers,
-        "completed_at": body.completed_at,
-    });
-    format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
+    let mut writer = HashWriter(Sha256::new());
+    let fields = (&body.form, body.version, &body.lang, &body.completed_at);
+    // Writing into a hash cannot fail.
+    let _ = serde_json::to_writer(&mut writer, &fields);
+    let _ = serde_json::to_writer(&mut writer, &body.answers);
+    format!("{:x}", writer.0.finalize())
 }
 
 /// `POST /api/v1/submissions`.
@@ -139,7 +152,7 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
     let (now, received_at) = now();
     let today = judging_date(body.completed_at.as_deref(), now, lang).map_err(|e| ApiError::Invalid(vec![e]))?;
     let content_sha256 = content_hash(&body);
-    let answers = match validate(&form, Input::Json(&body.answers), lang, today) {
+    let answers = match validate(&form, Input::Json(body.answers), lang, today) {
         Ok(answers) => answers,
         Err(errors) => {
             // A retry of a case stored before (judged then by that day's
@@ -162,7 +175,7 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
         version: form.manifest.version,
         lang: lang.to_owned(),
         content_sha256,
-        answers: answers.to_json().to_string(),
+        answers: serde_json::to_string(&answers).map_err(anyhow::Error::from)?,
         received_at,
         completed_at: body.completed_at.clone(),
         channel: "api",

@@ -235,7 +235,10 @@ pub async fn submit_page(
         version: manifest.version,
         lang,
         content_sha256: format!("{:x}", hasher.finalize()),
-        answers: answers.to_json().to_string(),
+        answers: match serde_json::to_string(&answers) {
+            Ok(answers) => answers,
+            Err(error) => return error_page(&state, &manifest.default_language, &ApiError::Internal(error.into())),
+        },
         received_at,
         completed_at: None,
         channel: "page",

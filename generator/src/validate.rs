@@ -9,7 +9,7 @@
 //! let form = Form::new(project.forms[0].manifest.clone());
 //! let today = jiff::civil::date(2026, 1, 1);
 //! let answers = serde_json::json!({ "edad": "doce" });
-//! let errors = validate(&form, Input::Json(answers.as_object().unwrap()), "es", today).unwrap_err();
+//! let errors = validate(&form, Input::Json(answers.as_object().unwrap().clone()), "es", today).unwrap_err();
 //! assert_eq!(errors[0].field, "edad");
 //! assert_eq!(errors[0].code, "type");
 //! ```
@@ -28,14 +28,16 @@
 //! Every error names its field path (`acts.1.act_type`) and carries a
 //! message in the submission's language.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use jiff::civil::Date;
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::answers::Instance;
-use crate::expr::eval::{Scope, evaluate, is_true};
+use crate::expr::eval::{Scope, evaluate, is_true, truth};
 use crate::expr::{Expr, check::Type};
 use crate::lower::MAX_REPEAT;
 use crate::manifest::{ChoiceList, Manifest, Question, QuestionType, Section};
@@ -60,35 +62,114 @@ pub struct FieldError {
 pub struct Form {
     /// The compiled form.
     pub manifest: Manifest,
-    /// Question (section index, question index) by data path.
-    questions: HashMap<String, (usize, usize)>,
+    /// Question number (in form order) by data path.
+    questions: FxHashMap<String, usize>,
+    /// (section index, question index) of every question, in form order.
+    flat: Vec<(usize, usize)>,
+    /// Where each question's answers live and which conditions enclose it.
+    plans: Vec<Plan>,
     /// Repeating section index by data path.
-    repeats: HashMap<String, usize>,
+    repeats: FxHashMap<String, usize>,
+    /// For repeating sections (by section index): their container and conditions.
+    repeat_plans: Vec<Option<Plan>>,
+    /// The evaluation steps, in the manifest's dependency order.
+    steps: Vec<Step>,
+    /// Position of each code in its list, by list name.
+    codes: FxHashMap<String, FxHashMap<String, usize>>,
+    /// Questions and repeats by scope (data path of an instance) and id.
+    members: FxHashMap<String, FxHashMap<String, Member>>,
+}
+
+/// For a question: the repeats whose instances hold it. For a repeating
+/// section: the repeats around it. Plus the enclosing sections that do not
+/// repeat and carry a condition (outermost first); a repeating section's
+/// own condition is applied by dropping its instances.
+#[derive(Debug, Clone, Default)]
+struct Plan {
+    scope: Vec<String>,
+    groups: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Repeat(usize),
+    Question(usize),
 }
 
 impl Form {
     /// Indexes a manifest.
     pub fn new(manifest: Manifest) -> Self {
-        let mut questions = HashMap::new();
-        let mut repeats = HashMap::new();
+        let mut questions = FxHashMap::default();
+        let mut flat = Vec::new();
+        let mut plans = Vec::new();
+        let mut repeats = FxHashMap::default();
+        let mut repeat_plans = vec![None; manifest.sections.len()];
+        let index_of: HashMap<&str, usize> =
+            manifest.sections.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
         for (s, section) in manifest.sections.iter().enumerate() {
+            let chain: Vec<usize> =
+                manifest.section_chain(section).iter().filter_map(|c| index_of.get(c.id.as_str()).copied()).collect();
+            let groups: Vec<usize> = chain
+                .iter()
+                .copied()
+                .filter(|&c| manifest.sections[c].repeat.is_none() && manifest.sections[c].relevant.is_some())
+                .collect();
+            let scope: Vec<String> = if section.scope.is_empty() {
+                Vec::new()
+            } else {
+                section.scope.split('.').map(str::to_owned).collect()
+            };
             if section.repeat.is_some() {
                 repeats.insert(section.scope.clone(), s);
+                let container = scope[..scope.len().saturating_sub(1)].to_vec();
+                repeat_plans[s] = Some(Plan { scope: container, groups: groups.clone() });
             }
             for (q, question) in section.questions.iter().enumerate() {
-                questions.insert(question.path.clone(), (s, q));
+                questions.insert(question.path.clone(), flat.len());
+                flat.push((s, q));
+                plans.push(Plan { scope: scope.clone(), groups: groups.clone() });
             }
         }
-        Self { manifest, questions, repeats }
+        let steps = manifest
+            .order
+            .iter()
+            .filter_map(|path| match (repeats.get(path), questions.get(path)) {
+                (Some(&s), _) => Some(Step::Repeat(s)),
+                (None, Some(&q)) => Some(Step::Question(q)),
+                _ => None,
+            })
+            .collect();
+        let codes = manifest
+            .lists
+            .iter()
+            .map(|(name, list)| {
+                (name.clone(), list.choices.iter().enumerate().map(|(i, c)| (c.value.clone(), i)).collect())
+            })
+            .collect();
+        let mut members: FxHashMap<String, FxHashMap<String, Member>> = FxHashMap::default();
+        for (path, &number) in &questions {
+            let (scope, id) = path.rsplit_once('.').unwrap_or(("", path));
+            members.entry(scope.to_owned()).or_default().insert(id.to_owned(), Member::Question(number));
+        }
+        for (path, &s) in &repeats {
+            let (scope, id) = path.rsplit_once('.').unwrap_or(("", path));
+            members.entry(scope.to_owned()).or_default().insert(id.to_owned(), Member::Repeat(s));
+        }
+        Self { manifest, questions, flat, plans, repeats, repeat_plans, steps, codes, members }
+    }
+
+    fn member(&self, scope: &str, id: &str) -> Option<Member> {
+        self.members.get(scope)?.get(id).copied()
     }
 
     /// The question at a data path.
     pub fn question(&self, path: &str) -> Option<&Question> {
-        self.questions.get(path).map(|&(s, q)| &self.manifest.sections[s].questions[q])
+        self.questions.get(path).map(|&n| self.question_at(n))
     }
 
-    fn section_of(&self, path: &str) -> Option<&Section> {
-        self.questions.get(path).map(|&(s, _)| &self.manifest.sections[s])
+    fn question_at(&self, number: usize) -> &Question {
+        let (s, q) = self.flat[number];
+        &self.manifest.sections[s].questions[q]
     }
 
     /// The repeating section whose data path is `path`.
@@ -99,13 +180,19 @@ impl Form {
     fn list(&self, question: &Question) -> Option<&ChoiceList> {
         question.choices.as_deref().and_then(|name| self.manifest.lists.get(name))
     }
+
+    /// The position of a code in a question's list.
+    fn code_index(&self, question: &Question, code: &str) -> Option<usize> {
+        self.codes.get(question.choices.as_deref()?)?.get(code).copied()
+    }
 }
 
 /// The answers of a submission as received.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Input<'a> {
-    /// The `answers` object of a JSON submission.
-    Json(&'a serde_json::Map<String, serde_json::Value>),
+    /// The `answers` object of a JSON submission (consumed: its strings
+    /// become the stored answers without copying).
+    Json(serde_json::Map<String, serde_json::Value>),
     /// The fields of a urlencoded form post, in order. Names starting with
     /// `_` are metadata and ignored here.
     Fields(&'a [(String, String)]),
@@ -113,6 +200,25 @@ pub enum Input<'a> {
 
 fn join(scope: &str, id: &str) -> String {
     if scope.is_empty() { id.to_owned() } else { format!("{scope}.{id}") }
+}
+
+/// A field's name, built only when an error must name it.
+struct Field<'a> {
+    prefix: &'a str,
+    key: &'a str,
+}
+
+impl Field<'_> {
+    fn name(&self) -> String {
+        format!("{}{}", self.prefix, self.key)
+    }
+}
+
+/// What an id names at a scope.
+#[derive(Debug, Clone, Copy)]
+enum Member {
+    Question(usize),
+    Repeat(usize),
 }
 
 /// A value that failed to read, remembered until we know whether its
@@ -167,8 +273,8 @@ fn is_phone(text: &str) -> bool {
 }
 
 impl Reader<'_> {
-    fn type_error(&mut self, field: &str, message: &str) {
-        self.reading.pending.insert(field.to_owned(), Pending { code: "type", message: message.to_owned() });
+    fn type_error(&mut self, field: &Field<'_>, message: &str) {
+        self.reading.pending.insert(field.name(), Pending { code: "type", message: message.to_owned() });
     }
 
     fn unknown(&mut self, field: &str) {
@@ -194,8 +300,15 @@ impl Reader<'_> {
     }
 
     /// A text answer: trimmed, line breaks normalised, empty → unanswered.
-    fn text(&mut self, question: &Question, field: &str, raw: &str) -> Value {
-        let text = raw.replace("\r\n", "\n").trim().to_owned();
+    /// Takes the string received, so an answer that needs no change is kept
+    /// without copying.
+    fn text(&mut self, question: &Question, field: &Field<'_>, raw: String) -> Value {
+        let text = if raw.trim().len() == raw.len() && !raw.contains('\r') {
+            raw
+        } else {
+            let trimmed = raw.trim();
+            if trimmed.contains('\r') { trimmed.replace("\r\n", "\n") } else { trimmed.to_owned() }
+        };
         if text.is_empty() {
             return Value::Empty;
         }
@@ -211,7 +324,7 @@ impl Reader<'_> {
         Value::Text(text)
     }
 
-    fn number(&mut self, question: &Question, field: &str, n: Option<f64>) -> Value {
+    fn number(&mut self, question: &Question, field: &Field<'_>, n: Option<f64>) -> Value {
         let Some(n) = n.filter(|n| n.is_finite()) else {
             self.type_error(field, self.type_message(question.kind));
             return Value::Empty;
@@ -228,15 +341,15 @@ impl Reader<'_> {
     }
 
     /// A choice code, or for typed answers a label (ignoring case and accents).
-    fn choice(&mut self, question: &Question, field: &str, raw: &str, typed: bool) -> Value {
+    fn choice(&mut self, question: &Question, field: &Field<'_>, raw: &str, typed: bool) -> Value {
         let raw = raw.trim();
         if raw.is_empty() {
             return Value::Empty;
         }
-        let Some(list) = self.form.list(question) else { return Value::Empty };
-        if list.choices.iter().any(|c| c.value == raw) {
+        if self.form.code_index(question, raw).is_some() {
             return Value::Text(raw.to_owned());
         }
+        let Some(list) = self.form.list(question) else { return Value::Empty };
         if typed {
             let wanted = fold(raw);
             let matches: Vec<&str> = list
@@ -258,7 +371,7 @@ impl Reader<'_> {
                 scored.sort_by(|a, b| b.0.total_cmp(&a.0));
                 let closest: Vec<&str> = scored.iter().take(3).map(|(_, label)| *label).collect();
                 self.reading.pending.insert(
-                    field.to_owned(),
+                    field.name(),
                     Pending { code: "choice", message: fill(self.t.no_match, closest.join("; ")) },
                 );
                 return Value::Empty;
@@ -266,57 +379,61 @@ impl Reader<'_> {
         }
         self.reading
             .pending
-            .insert(field.to_owned(), Pending { code: "choice", message: self.t.invalid_choice.to_owned() });
+            .insert(field.name(), Pending { code: "choice", message: self.t.invalid_choice.to_owned() });
         Value::Empty
     }
 
     /// Orders codes as the list does and drops repeats.
-    fn codes(&mut self, question: &Question, field: &str, codes: Vec<String>) -> Value {
-        let mut chosen = Vec::new();
+    fn codes(&mut self, question: &Question, field: &Field<'_>, codes: Vec<String>) -> Value {
+        let mut chosen: Vec<String> = Vec::with_capacity(codes.len());
         for code in codes {
-            match self.choice(question, field, &code, false) {
-                Value::Text(code) if !chosen.contains(&code) => chosen.push(code),
-                Value::Text(_) | Value::Empty => {}
-                _ => {}
+            if self.form.code_index(question, &code).is_some() {
+                if !chosen.contains(&code) {
+                    chosen.push(code);
+                }
+            } else {
+                // Records why the code is refused.
+                self.choice(question, field, &code, false);
             }
         }
-        if let Some(list) = self.form.list(question) {
-            chosen.sort_by_key(|code| list.choices.iter().position(|c| c.value == *code));
-        }
+        chosen.sort_by_key(|code| self.form.code_index(question, code));
         Value::Multi(chosen)
     }
 
-    fn json_value(&mut self, question: &Question, field: &str, value: &serde_json::Value) -> Value {
+    fn json_value(&mut self, question: &Question, field: &Field<'_>, value: serde_json::Value) -> Value {
         use serde_json::Value as J;
-        if value.is_null() {
-            return Value::Empty;
-        }
         match (question.kind, value) {
+            (_, J::Null) => Value::Empty,
             (QuestionType::Text | QuestionType::Textarea | QuestionType::Email | QuestionType::Phone, J::String(s)) => {
                 self.text(question, field, s)
             }
             (QuestionType::Integer | QuestionType::Decimal, J::Number(n)) => self.number(question, field, n.as_f64()),
-            (QuestionType::Date, J::String(s)) => match parse_date(s) {
+            (QuestionType::Date, J::String(s)) => match parse_date(&s) {
                 Some(date) => Value::Date(date),
                 None => {
                     self.type_error(field, self.t.invalid_date);
                     Value::Empty
                 }
             },
-            (QuestionType::Time, J::String(s)) => match parse_time(s) {
+            (QuestionType::Time, J::String(s)) => match parse_time(&s) {
                 Some(time) => Value::Time(time),
                 None => {
                     self.type_error(field, self.t.invalid_time);
                     Value::Empty
                 }
             },
-            (QuestionType::YesNo, J::Bool(b)) => Value::Bool(*b),
-            (QuestionType::SelectOne, J::String(code)) => self.choice(question, field, code, false),
+            (QuestionType::YesNo, J::Bool(b)) => Value::Bool(b),
+            (QuestionType::SelectOne, J::String(code)) => {
+                if self.form.code_index(question, &code).is_some() {
+                    return Value::Text(code);
+                }
+                self.choice(question, field, &code, false)
+            }
             (QuestionType::SelectMultiple, J::Array(items)) => {
-                let mut codes = Vec::new();
+                let mut codes = Vec::with_capacity(items.len());
                 for item in items {
                     match item {
-                        J::String(code) => codes.push(code.clone()),
+                        J::String(code) => codes.push(code),
                         _ => {
                             self.type_error(field, self.t.invalid_choice);
                             return Value::Empty;
@@ -332,7 +449,7 @@ impl Reader<'_> {
         }
     }
 
-    fn field_value(&mut self, question: &Question, field: &str, raw: &[&str]) -> Value {
+    fn field_value(&mut self, question: &Question, field: &Field<'_>, raw: &[&str]) -> Value {
         if question.kind == QuestionType::SelectMultiple {
             let codes = raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_owned).collect();
             return self.codes(question, field, codes);
@@ -361,11 +478,11 @@ impl Reader<'_> {
                 let n = valid.then(|| normalised.parse::<f64>().ok()).flatten();
                 self.number(question, field, n)
             }
-            QuestionType::Date => self.json_value(question, field, &serde_json::Value::String(trimmed.to_owned())),
+            QuestionType::Date => self.json_value(question, field, serde_json::Value::String(trimmed.to_owned())),
             QuestionType::Time => {
                 // Some browsers send seconds; they carry nothing here.
                 let time = if trimmed.len() == 8 && trimmed.ends_with(":00") { &trimmed[..5] } else { trimmed };
-                self.json_value(question, field, &serde_json::Value::String(time.to_owned()))
+                self.json_value(question, field, serde_json::Value::String(time.to_owned()))
             }
             QuestionType::YesNo => match trimmed {
                 "true" => Value::Bool(true),
@@ -376,7 +493,7 @@ impl Reader<'_> {
                 }
             },
             QuestionType::SelectOne => self.choice(question, field, trimmed, true),
-            _ => self.text(question, field, raw),
+            _ => self.text(question, field, raw.to_owned()),
         }
     }
 
@@ -384,22 +501,29 @@ impl Reader<'_> {
     /// naming fields with `prefix`.
     fn json_instance(
         &mut self,
-        object: &serde_json::Map<String, serde_json::Value>,
+        object: serde_json::Map<String, serde_json::Value>,
         scope: &str,
         prefix: &str,
     ) -> Instance {
         let mut instance = Instance::default();
+        instance.values.reserve(object.len());
+        let form = self.form;
         for (key, value) in object {
-            let path = join(scope, key);
-            let field = format!("{prefix}{key}");
-            if let Some(question) = self.form.question(&path) {
+            let named = Field { prefix, key: &key };
+            let member = form.member(scope, &key);
+            if let Some(Member::Question(number)) = member {
+                let question = form.question_at(number);
                 if matches!(question.kind, QuestionType::Calculate | QuestionType::Note) {
                     continue; // recomputed / no value: never taken from a client
                 }
-                let question = question.clone();
-                let value = self.json_value(&question, &field, value);
-                instance.set(key, value);
-            } else if let Some(section) = self.form.repeat(&path) {
+                let value = self.json_value(question, &named, value);
+                if !value.is_empty() {
+                    instance.values.insert(key, value);
+                }
+            } else if let Some(Member::Repeat(s)) = member {
+                let section = &form.manifest.sections[s];
+                let path = &section.scope;
+                let field = named.name();
                 let limit = section.repeat.and_then(|r| r.max).unwrap_or(MAX_REPEAT);
                 let min = section.repeat.map_or(0, |r| r.min) as usize;
                 match value {
@@ -412,7 +536,7 @@ impl Reader<'_> {
                             );
                         }
                         let mut instances = Vec::new();
-                        for (index, item) in items.iter().take(limit as usize).enumerate() {
+                        for (index, item) in items.into_iter().take(limit as usize).enumerate() {
                             let serde_json::Value::Object(object) = item else {
                                 self.reading.errors.push(FieldError {
                                     field: format!("{field}.{index}"),
@@ -421,10 +545,10 @@ impl Reader<'_> {
                                 });
                                 continue;
                             };
-                            let child = self.json_instance(object, &path, &format!("{field}.{index}."));
+                            let child = self.json_instance(object, path, &format!("{field}.{index}."));
                             instances.push((index, child));
                         }
-                        self.keep_instances(&mut instance, key, &field, instances, min);
+                        self.keep_instances(&mut instance, &key, &field, instances, min);
                     }
                     _ => self.reading.errors.push(FieldError {
                         field,
@@ -433,7 +557,7 @@ impl Reader<'_> {
                     }),
                 }
             } else {
-                self.unknown(&field);
+                self.unknown(&named.name());
             }
         }
         instance
@@ -533,11 +657,10 @@ impl Reader<'_> {
 
     fn tree_instance(&mut self, tree: FieldTree<'_>, scope: &str, prefix: &str) -> Instance {
         let mut instance = Instance::default();
+        let form = self.form;
         for (id, values) in tree.values {
-            let path = join(scope, &id);
-            let field = format!("{prefix}{id}");
-            if let Some(question) = self.form.question(&path).cloned() {
-                let value = self.field_value(&question, &field, &values);
+            if let Some(Member::Question(number)) = form.member(scope, &id) {
+                let value = self.field_value(form.question_at(number), &Field { prefix, key: &id }, &values);
                 instance.set(&id, value);
             }
         }
@@ -563,137 +686,190 @@ struct FieldTree<'v> {
     repeats: BTreeMap<String, BTreeMap<usize, FieldTree<'v>>>,
 }
 
-/// The instance path of every instance holding the answers of `scope`:
-/// `[("acts", 0), ("involved", 1)]`.
-fn instance_positions(root: &Instance, scope: &str) -> Vec<Vec<(String, usize)>> {
-    if scope.is_empty() {
-        return vec![Vec::new()];
+/// A position in the answer tree: for each repeat entered, its id and the
+/// instance index. Repeats nest at most two levels, so a small array holds
+/// it without allocating.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pos<'p> {
+    items: [(&'p str, usize); 3],
+    len: usize,
+}
+
+impl<'p> Pos<'p> {
+    fn with(mut self, id: &'p str, index: usize) -> Self {
+        if self.len < self.items.len() {
+            self.items[self.len] = (id, index);
+            self.len += 1;
+        }
+        self
     }
-    let mut current: Vec<(Vec<(String, usize)>, &Instance)> = vec![(Vec::new(), root)];
-    for part in scope.split('.') {
+}
+
+impl<'p> std::ops::Deref for Pos<'p> {
+    type Target = [(&'p str, usize)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.items[..self.len]
+    }
+}
+
+/// The positions of every instance holding the answers of `scope` (the
+/// repeat ids from the top): `[("acts", 0), ("involved", 1)]`.
+fn positions<'p>(root: &Instance, scope: &'p [String], out: &mut Vec<Pos<'p>>) {
+    out.clear();
+    match scope {
+        [] => {
+            out.push(Pos::default());
+            return;
+        }
+        [only] => {
+            let count = root.repeats.get(only).map_or(0, Vec::len);
+            out.extend((0..count).map(|index| Pos::default().with(only, index)));
+            return;
+        }
+        _ => {}
+    }
+    let mut current: Vec<(Pos<'p>, &Instance)> = vec![(Pos::default(), root)];
+    for part in scope {
         let mut next = Vec::new();
         for (position, instance) in current {
             if let Some(list) = instance.repeats.get(part) {
                 for (index, child) in list.iter().enumerate() {
-                    let mut p = position.clone();
-                    p.push((part.to_owned(), index));
-                    next.push((p, child));
+                    next.push((position.with(part, index), child));
                 }
             }
         }
         current = next;
     }
-    current.into_iter().map(|(p, _)| p).collect()
+    out.extend(current.into_iter().map(|(p, _)| p));
 }
 
-fn instance_at_mut<'a>(root: &'a mut Instance, position: &[(String, usize)]) -> Option<&'a mut Instance> {
+fn instance_at_mut<'a>(root: &'a mut Instance, position: &[(&str, usize)]) -> Option<&'a mut Instance> {
     let mut instance = root;
     for (id, index) in position {
-        instance = instance.repeats.get_mut(id)?.get_mut(*index)?;
+        instance = instance.repeats.get_mut(*id)?.get_mut(*index)?;
     }
     Some(instance)
 }
 
-fn instance_at<'a>(root: &'a Instance, position: &[(String, usize)]) -> Option<&'a Instance> {
+fn instance_at<'a>(root: &'a Instance, position: &[(&str, usize)]) -> Option<&'a Instance> {
     let mut instance = root;
     for (id, index) in position {
-        instance = instance.repeats.get(id)?.get(*index)?;
+        instance = instance.repeats.get(*id)?.get(*index)?;
     }
     Some(instance)
 }
 
-fn field_prefix(position: &[(String, usize)]) -> String {
+/// The field-name prefix of a position: `acts.0.involved.1.`.
+fn field_prefix(position: &[(&str, usize)]) -> String {
     position.iter().map(|(id, index)| format!("{id}.{index}.")).collect()
 }
 
-/// Relevance and calculations, in the manifest's order. Returns the set of
-/// (question path, instance prefix) that are relevant.
-fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> HashSet<(String, String)> {
-    let manifest = &form.manifest;
-    let mut relevant = HashSet::new();
-    for path in &manifest.order {
-        if let Some(section) = form.repeat(path) {
-            let container = path.rsplit_once('.').map_or("", |(c, _)| c);
-            for position in instance_positions(root, container) {
-                let keep = chain_relevant(manifest, section, root, &position, today, true);
-                if !keep {
-                    if let Some(instance) = instance_at_mut(root, &position) {
+/// A number for (thing, position), so relevance can be remembered without
+/// building strings: repeats nest at most two levels and hold at most
+/// 1,000 instances, so each level fits in 12 bits.
+fn key(thing: usize, position: &[(&str, usize)]) -> u64 {
+    position.iter().fold(thing as u64, |acc, (_, index)| (acc << 12) | ((*index as u64 + 1) & 0xfff))
+        | ((position.len() as u64) << 60)
+}
+
+/// What the evaluation pass found relevant.
+#[derive(Default)]
+struct Relevance {
+    questions: FxHashSet<u64>,
+    repeats: FxHashSet<u64>,
+    /// Conditions of sections that do not repeat, by (section, position):
+    /// every question of a section shares them, so each is evaluated once.
+    groups: FxHashMap<u64, bool>,
+}
+
+impl Relevance {
+    fn groups_hold(
+        &mut self,
+        form: &Form,
+        groups: &[usize],
+        root: &Instance,
+        position: &[(&str, usize)],
+        today: Date,
+    ) -> bool {
+        groups.iter().all(|&g| {
+            *self.groups.entry(key(g, position)).or_insert_with(|| {
+                let scope = Scope { root, position, today, self_value: None };
+                form.manifest.sections[g].relevant.as_ref().is_none_or(|e| is_true(e, &scope))
+            })
+        })
+    }
+}
+
+/// Relevance and calculations, in the manifest's order: drops the instances
+/// of repeats and the answers of questions that are not relevant, computes
+/// calculations.
+fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
+    let mut relevance = Relevance::default();
+    let mut found = Vec::new();
+    for step in &form.steps {
+        match *step {
+            Step::Repeat(s) => {
+                let Some(plan) = &form.repeat_plans[s] else { continue };
+                let section = &form.manifest.sections[s];
+                positions(root, &plan.scope, &mut found);
+                for position in &found {
+                    let holds = relevance.groups_hold(form, &plan.groups, root, position, today) && {
+                        let scope = Scope { root, position, today, self_value: None };
+                        section.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
+                    };
+                    if holds {
+                        relevance.repeats.insert(key(s, position));
+                    } else if let Some(instance) = instance_at_mut(root, position) {
                         instance.repeats.remove(&section.id);
                     }
                 }
             }
-            continue;
-        }
-        let (Some(question), Some(section)) = (form.question(path), form.section_of(path)) else { continue };
-        let scope = path.rsplit_once('.').map_or("", |(s, _)| s);
-        for position in instance_positions(root, scope) {
-            let positions: Vec<(&str, usize)> = position.iter().map(|(id, i)| (id.as_str(), *i)).collect();
-            let is_relevant = chain_relevant(manifest, section, root, &position, today, false) && {
-                let scope = Scope { root, position: &positions, today, self_value: None };
-                question.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
-            };
-            let value = if !is_relevant {
-                Value::Empty
-            } else if let Some(calculation) = &question.calculation {
-                let scope = Scope { root, position: &positions, today, self_value: None };
-                let value = evaluate(calculation, &scope);
-                typed_calculation(value, question.value_type.as_deref())
-            } else {
-                instance_at(root, &position).map_or(Value::Empty, |i| i.get(&question.id).clone())
-            };
-            if is_relevant {
-                relevant.insert((path.clone(), field_prefix(&position)));
-            }
-            if let Some(instance) = instance_at_mut(root, &position) {
-                instance.set(&question.id, value);
+            Step::Question(number) => {
+                let plan = &form.plans[number];
+                let question = form.question_at(number);
+                positions(root, &plan.scope, &mut found);
+                for position in &found {
+                    let holds = relevance.groups_hold(form, &plan.groups, root, position, today) && {
+                        let scope = Scope { root, position, today, self_value: None };
+                        question.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
+                    };
+                    let computed = match (&question.calculation, holds) {
+                        (Some(calculation), true) => {
+                            let scope = Scope { root, position, today, self_value: None };
+                            Some(typed_calculation(evaluate(calculation, &scope), question.value_type.as_deref()))
+                        }
+                        _ => None,
+                    };
+                    if holds {
+                        relevance.questions.insert(key(number, position));
+                    }
+                    let Some(instance) = instance_at_mut(root, position) else { continue };
+                    match computed {
+                        Some(value) => instance.set(&question.id, value),
+                        None if !holds => {
+                            instance.values.remove(&question.id);
+                        }
+                        None => {}
+                    }
+                }
             }
         }
     }
-    relevant
+    relevance
 }
 
 /// Keeps a calculation's result only if it has the declared type (integer
 /// results must be whole).
 fn typed_calculation(value: Value, value_type: Option<&str>) -> Value {
     match (value, value_type.and_then(Type::from_manifest_name)) {
-        (Value::Number(n), Some(Type::Integer)) => {
-            if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
-                Value::Number(n)
-            } else {
-                Value::Number(n.trunc())
-            }
+        (Value::Number(n), Some(Type::Integer)) if n.fract() != 0.0 || n.abs() > MAX_SAFE_INTEGER => {
+            Value::Number(n.trunc())
         }
         (value, _) => value,
     }
 }
 
-/// Whether the groups around a question (or a repeating section) are
-/// relevant at `position`. Repeats around it were already applied by
-/// dropping their instances; `own_repeat` also evaluates the repeating
-/// section's own condition, at its container.
-fn chain_relevant(
-    manifest: &Manifest,
-    section: &Section,
-    root: &Instance,
-    position: &[(String, usize)],
-    today: Date,
-    own_repeat: bool,
-) -> bool {
-    let positions: Vec<(&str, usize)> = position.iter().map(|(id, i)| (id.as_str(), *i)).collect();
-    let scope = Scope { root, position: &positions, today, self_value: None };
-    for s in manifest.section_chain(section) {
-        let applies = if s.repeat.is_some() { own_repeat && s.id == section.id } else { true };
-        if applies
-            && let Some(relevant) = &s.relevant
-            && !is_true(relevant, &scope)
-        {
-            return false;
-        }
-    }
-    true
-}
-
-/// The checks of step 3 for one relevant question instance.
 struct Checking<'a> {
     form: &'a Form,
     root: &'a Instance,
@@ -702,83 +878,85 @@ struct Checking<'a> {
     t: &'static Messages,
 }
 
+/// The checks of step 3 for one relevant question instance. `field` builds
+/// the field name, only when there is an error to report.
 fn check_question(
     c: &Checking<'_>,
     question: &Question,
-    position: &[(String, usize)],
-    field: &str,
+    position: &[(&str, usize)],
+    field: &dyn Fn() -> String,
     errors: &mut Vec<FieldError>,
 ) {
     let Checking { form, root, today, lang, t } = *c;
-    let positions: Vec<(&str, usize)> = position.iter().map(|(id, i)| (id.as_str(), *i)).collect();
-    let value = instance_at(root, position).map_or(Value::Empty, |i| i.get(&question.id).clone());
-    let scope = Scope { root, position: &positions, today, self_value: None };
-    let mut push =
-        |code: &'static str, message: String| errors.push(FieldError { field: field.to_owned(), code, message });
+    let empty = Value::Empty;
+    let value = instance_at(root, position).map_or(&empty, |i| i.get(&question.id));
+    let scope = Scope { root, position, today, self_value: None };
+    let mut push = |code: &'static str, message: String| errors.push(FieldError { field: field(), code, message });
     if value.is_empty() {
         if question.kind != QuestionType::Calculate && is_true(&question.required, &scope) {
             push("required", t.required.to_owned());
         }
         return;
     }
-    let bound = |b: &Option<serde_json::Value>| b.clone();
-    match (&value, bound(&question.min), bound(&question.max)) {
-        (Value::Number(n), min, max) => {
-            if let Some(min) = min.as_ref().and_then(serde_json::Value::as_f64).filter(|m| n < m) {
+    let min = question.min.as_ref();
+    let max = question.max.as_ref();
+    match value {
+        Value::Number(n) => {
+            if let Some(min) = min.and_then(serde_json::Value::as_f64).filter(|m| n < m) {
                 push("min", fill(t.too_small, number_to_json(min)));
             }
-            if let Some(max) = max.as_ref().and_then(serde_json::Value::as_f64).filter(|m| n > m) {
+            if let Some(max) = max.and_then(serde_json::Value::as_f64).filter(|m| n > m) {
                 push("max", fill(t.too_large, number_to_json(max)));
             }
         }
-        (Value::Date(d), min, max) => {
-            if let Some(min) = min.as_ref().and_then(|m| m.as_str()).filter(|m| parse_date(m).is_some_and(|m| *d < m)) {
+        Value::Date(d) => {
+            if let Some(min) = min.and_then(|m| m.as_str()).filter(|m| parse_date(m).is_some_and(|m| *d < m)) {
                 push("min", fill(t.too_early, min));
             }
-            if let Some(max) = max.as_ref().and_then(|m| m.as_str()).filter(|m| parse_date(m).is_some_and(|m| *d > m)) {
+            if let Some(max) = max.and_then(|m| m.as_str()).filter(|m| parse_date(m).is_some_and(|m| *d > m)) {
                 push("max", fill(t.too_late, max));
             }
         }
-        (Value::Multi(codes), min, max) => {
+        Value::Multi(codes) => {
             let count = codes.len() as f64;
-            if let Some(min) = min.as_ref().and_then(serde_json::Value::as_f64).filter(|m| count < *m) {
+            if let Some(min) = min.and_then(serde_json::Value::as_f64).filter(|m| count < *m) {
                 push("min", fill(t.too_few_choices, min));
             }
-            if let Some(max) = max.as_ref().and_then(serde_json::Value::as_f64).filter(|m| count > *m) {
+            if let Some(max) = max.and_then(serde_json::Value::as_f64).filter(|m| count > *m) {
                 push("max", fill(t.too_many_choices, max));
             }
         }
         _ => {}
     }
-    if let (Value::Text(text), Some(max_length)) = (&value, question.max_length) {
-        if text.chars().count() > max_length as usize {
-            push("max_length", fill(t.too_long, max_length));
-        }
+    if let (Value::Text(text), Some(max_length)) = (value, question.max_length)
+        && text.chars().count() > max_length as usize
+    {
+        push("max_length", fill(t.too_long, max_length));
     }
     // Cascades: the chosen code must carry the attribute value of the
     // answer it depends on.
-    if !question.choice_filter.is_empty() {
-        if let Some(list) = form.list(question) {
-            let codes: Vec<&String> = match &value {
-                Value::Text(code) => vec![code],
-                Value::Multi(codes) => codes.iter().collect(),
-                _ => Vec::new(),
-            };
-            let fits = codes.iter().all(|code| {
-                let Some(choice) = list.choices.iter().find(|c| &c.value == *code) else { return false };
-                question.choice_filter.iter().all(|(attribute, path)| {
-                    let expected = evaluate(&Expr::Ref(path.clone()), &scope);
-                    matches!((&expected, choice.attributes.get(attribute)), (Value::Text(want), Some(have)) if want == have)
-                })
-            });
-            if !fits {
-                push("choice_filter", t.filtered_choice.to_owned());
-            }
+    if !question.choice_filter.is_empty()
+        && let Some(list) = form.list(question)
+    {
+        let codes: &[String] = match value {
+            Value::Text(code) => std::slice::from_ref(code),
+            Value::Multi(codes) => codes,
+            _ => &[],
+        };
+        let fits = codes.iter().all(|code| {
+            let Some(choice) = form.code_index(question, code).and_then(|i| list.choices.get(i)) else { return false };
+            question.choice_filter.iter().all(|(attribute, path)| {
+                let expected = evaluate(&Expr::Ref(path.clone()), &scope);
+                matches!((&expected, choice.attributes.get(attribute)), (Value::Text(want), Some(have)) if want == have)
+            })
+        });
+        if !fits {
+            push("choice_filter", t.filtered_choice.to_owned());
         }
     }
     if let Some(constraint) = &question.constraint {
-        let scope = Scope { root, position: &positions, today, self_value: Some(&value) };
-        if evaluate(constraint, &scope) == Value::Bool(false) {
+        let scope = Scope { root, position, today, self_value: Some(value) };
+        if truth(constraint, &scope) == Some(false) {
             let message = question
                 .constraint_message
                 .as_ref()
@@ -800,53 +978,57 @@ pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Resul
     };
     let Reading { pending, mut errors, origins } = reader.reading;
 
-    let relevant = evaluate_form(form, &mut root, today);
+    let relevance = evaluate_form(form, &mut root, today);
 
     // Repeat counts of relevant repeats.
-    for section in form.manifest.sections.iter().filter(|s| s.repeat.is_some()) {
-        let Some(repeat) = section.repeat else { continue };
-        let container = section.scope.rsplit_once('.').map_or("", |(c, _)| c);
-        for position in instance_positions(&root, container) {
-            let Some(instance) = instance_at(&root, &position) else { continue };
-            // A repeat is relevant in this container if its instances survived
-            // evaluation, or (with none sent) if its conditions hold.
-            let present = instance.repeats.contains_key(&section.id);
-            if !present && !chain_relevant(&form.manifest, section, &root, &position, today, true) {
+    let mut found = Vec::new();
+    for (s, section) in form.manifest.sections.iter().enumerate() {
+        let (Some(repeat), Some(plan)) = (section.repeat, &form.repeat_plans[s]) else { continue };
+        positions(&root, &plan.scope, &mut found);
+        for position in &found {
+            if !relevance.repeats.contains(&key(s, position)) {
                 continue;
             }
+            let Some(instance) = instance_at(&root, position) else { continue };
             let count = instance.repeats.get(&section.id).map_or(0, Vec::len) as u32;
-            let field = format!("{}{}", field_prefix(&position), section.id);
+            let field = || format!("{}{}", field_prefix(position), section.id);
             if count < repeat.min {
                 errors.push(FieldError {
-                    field: field.clone(),
+                    field: field(),
                     code: "min_instances",
                     message: fill(t.too_few_instances, repeat.min),
                 });
             }
-            if let Some(pending) = pending.get(&field) {
-                errors.push(FieldError { field, code: pending.code, message: pending.message.clone() });
+            if !pending.is_empty() {
+                let field = field();
+                if let Some(pending) = pending.get(&field) {
+                    errors.push(FieldError { field, code: pending.code, message: pending.message.clone() });
+                }
             }
         }
     }
 
     // Questions, in form order.
-    for (_, question) in form.manifest.questions() {
+    let checking = Checking { form, root: &root, today, lang, t };
+    for (number, plan) in form.plans.iter().enumerate() {
+        let question = form.question_at(number);
         if question.kind == QuestionType::Note {
             continue;
         }
-        let scope = question.path.rsplit_once('.').map_or("", |(s, _)| s);
-        for position in instance_positions(&root, scope) {
-            let prefix = field_prefix(&position);
-            if !relevant.contains(&(question.path.clone(), prefix.clone())) {
+        positions(&root, &plan.scope, &mut found);
+        for position in &found {
+            if !relevance.questions.contains(&key(number, position)) {
                 continue;
             }
-            let field = format!("{prefix}{}", question.id);
-            if let Some(pending) = pending.get(&field) {
-                errors.push(FieldError { field, code: pending.code, message: pending.message.clone() });
-                continue;
+            let field = || format!("{}{}", field_prefix(position), question.id);
+            if !pending.is_empty() {
+                let name = field();
+                if let Some(pending) = pending.get(&name) {
+                    errors.push(FieldError { field: name, code: pending.code, message: pending.message.clone() });
+                    continue;
+                }
             }
-            let checking = Checking { form, root: &root, today, lang, t };
-            check_question(&checking, question, &position, &field, &mut errors);
+            check_question(&checking, question, position, &field, &mut errors);
         }
     }
 
@@ -996,7 +1178,7 @@ required = true
 
     fn json(value: serde_json::Value) -> Result<serde_json::Value, Vec<(String, &'static str)>> {
         let form = form();
-        validate(&form, Input::Json(value.as_object().unwrap()), "es", today())
+        validate(&form, Input::Json(value.as_object().unwrap().clone()), "es", today())
             .map(|i| i.to_json())
             .map_err(|errors| errors.into_iter().map(|e| (e.field, e.code)).collect())
     }
@@ -1070,7 +1252,7 @@ required = true
         );
         let form = form();
         let answers = json!({"consent": true, "fecha": "2024-07-01", "actos": [{"tipo": ["robo"]}]});
-        let errors = validate(&form, Input::Json(answers.as_object().unwrap()), "en", today()).unwrap_err();
+        let errors = validate(&form, Input::Json(answers.as_object().unwrap().clone()), "en", today()).unwrap_err();
         assert_eq!(errors[0].message, "Cannot be in the future");
     }
 

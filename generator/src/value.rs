@@ -180,6 +180,22 @@ fn date_from_day_number(days: i32) -> Option<Date> {
     Date::new(i16::try_from(y).ok()?, i8::try_from(m).ok()?, i8::try_from(d).ok()?).ok()
 }
 
+impl serde::Serialize for Value {
+    /// The same JSON as [`Value::to_json`].
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Empty => serializer.serialize_none(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Number(n) if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER => serializer.serialize_i64(*n as i64),
+            Value::Number(n) => serializer.serialize_f64(*n),
+            Value::Text(t) => serializer.serialize_str(t),
+            Value::Date(d) => serializer.collect_str(&format_args!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())),
+            Value::Time(t) => serializer.collect_str(&format_args!("{:02}:{:02}", t / 60, t % 60)),
+            Value::Multi(codes) => codes.serialize(serializer),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,55 +34,115 @@ pub struct Scope<'a> {
     pub self_value: Option<&'a Value>,
 }
 
+/// A value while an expression is evaluated: texts and code lists borrow
+/// from the expression or the answers, so evaluating allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Val<'a> {
+    Empty,
+    Bool(bool),
+    Number(f64),
+    Text(&'a str),
+    Date(jiff::civil::Date),
+    Time(u16),
+    Multi(&'a [String]),
+}
+
+impl<'a> Val<'a> {
+    fn of(value: &'a Value) -> Self {
+        match value {
+            Value::Empty => Val::Empty,
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Number(n) => Val::Number(*n),
+            Value::Text(t) => Val::Text(t),
+            Value::Date(d) => Val::Date(*d),
+            Value::Time(t) => Val::Time(*t),
+            Value::Multi(codes) => Val::Multi(codes),
+        }
+    }
+
+    fn to_value(self) -> Value {
+        match self {
+            Val::Empty => Value::Empty,
+            Val::Bool(b) => Value::Bool(b),
+            Val::Number(n) => Value::Number(n),
+            Val::Text(t) => Value::Text(t.to_owned()),
+            Val::Date(d) => Value::Date(d),
+            Val::Time(t) => Value::Time(t),
+            Val::Multi(codes) => Value::Multi(codes.to_vec()),
+        }
+    }
+
+    fn is_empty(self) -> bool {
+        match self {
+            Val::Empty => true,
+            Val::Multi(codes) => codes.is_empty(),
+            _ => false,
+        }
+    }
+}
+
 /// Evaluates an expression.
 pub fn evaluate(expr: &Expr, scope: &Scope<'_>) -> Value {
+    eval(expr, scope).to_value()
+}
+
+/// Evaluates a condition: empty counts as `false`.
+pub fn is_true(expr: &Expr, scope: &Scope<'_>) -> bool {
+    matches!(eval(expr, scope), Val::Bool(true))
+}
+
+/// Evaluates a condition as three-valued: `None` when empty (or not yes/no).
+pub fn truth(expr: &Expr, scope: &Scope<'_>) -> Option<bool> {
+    match eval(expr, scope) {
+        Val::Bool(b) => Some(b),
+        _ => None,
+    }
+}
+
+fn eval<'a>(expr: &'a Expr, scope: &Scope<'a>) -> Val<'a> {
     match expr {
-        Expr::Number(n) => Value::Number(*n),
-        Expr::Text(t) => Value::Text(t.clone()),
-        Expr::Bool(b) => Value::Bool(*b),
-        Expr::Date(d) => parse_date(d).map_or(Value::Empty, Value::Date),
-        Expr::Time(t) => parse_time(t).map_or(Value::Empty, Value::Time),
-        Expr::Ref(path) => lookup(path, scope),
-        Expr::SelfValue => scope.self_value.cloned().unwrap_or(Value::Empty),
-        Expr::Not(inner) => match evaluate(inner, scope) {
-            Value::Bool(b) => Value::Bool(!b),
-            _ => Value::Empty,
+        Expr::Number(n) => Val::Number(*n),
+        Expr::Text(t) => Val::Text(t),
+        Expr::Bool(b) => Val::Bool(*b),
+        Expr::Date(d) => parse_date(d).map_or(Val::Empty, Val::Date),
+        Expr::Time(t) => parse_time(t).map_or(Val::Empty, Val::Time),
+        Expr::Ref(path) => lookup(path, scope).map_or(Val::Empty, Val::of),
+        Expr::SelfValue => scope.self_value.map_or(Val::Empty, Val::of),
+        Expr::Not(inner) => match eval(inner, scope) {
+            Val::Bool(b) => Val::Bool(!b),
+            _ => Val::Empty,
         },
-        Expr::Neg(inner) => match evaluate(inner, scope) {
-            Value::Number(n) => Value::Number(-n),
-            _ => Value::Empty,
+        Expr::Neg(inner) => match eval(inner, scope) {
+            Val::Number(n) => Val::Number(-n),
+            _ => Val::Empty,
         },
         Expr::Binary(op, left, right) => binary(*op, left, right, scope),
         Expr::Call(func, args) => call(*func, args, scope),
     }
 }
 
-/// Evaluates a condition: empty counts as `false`.
-pub fn is_true(expr: &Expr, scope: &Scope<'_>) -> bool {
-    matches!(evaluate(expr, scope), Value::Bool(true))
-}
-
-fn lookup(path: &str, scope: &Scope<'_>) -> Value {
+fn lookup<'a>(path: &str, scope: &Scope<'a>) -> Option<&'a Value> {
+    // Most references name a top-level question: no repeat to walk.
+    if !path.as_bytes().contains(&b'.') {
+        return scope.root.values.get(path);
+    }
     let mut parts = path.split('.').peekable();
     let mut instance = scope.root;
     let mut level = 0;
     while let Some(part) = parts.next() {
         if parts.peek().is_none() {
-            return instance.get(part).clone();
+            return instance.values.get(part);
         }
         let index = match scope.position.get(level) {
             Some((id, index)) if *id == part => *index,
             // Type checking only lets a single-value reference name
             // questions of the instances we are in.
-            _ => return Value::Empty,
+            _ => return None,
         };
-        let Some(next) = instance.repeats.get(part).and_then(|list| list.get(index)) else {
-            return Value::Empty;
-        };
-        instance = next;
+        instance = instance.repeats.get(part)?.get(index)?;
         level += 1;
     }
-    Value::Empty
+    None
 }
 
 /// The instances of the repeat at `repeat_path` reachable from the scope:
@@ -90,6 +150,7 @@ fn lookup(path: &str, scope: &Scope<'_>) -> Value {
 fn instances<'a>(repeat_path: &str, scope: &Scope<'a>) -> Vec<&'a Instance> {
     let mut current: Vec<&'a Instance> = vec![scope.root];
     let mut on_position = true;
+    let depth = repeat_path.split('.').count();
     for (level, part) in repeat_path.split('.').enumerate() {
         let chosen = match scope.position.get(level) {
             Some((id, index)) if on_position && *id == part => Some(*index),
@@ -97,13 +158,11 @@ fn instances<'a>(repeat_path: &str, scope: &Scope<'a>) -> Vec<&'a Instance> {
         };
         let mut next = Vec::new();
         for instance in current {
-            let Some(list) = instance.repeats.get(part) else {
-                continue;
-            };
+            let Some(list) = instance.repeats.get(part) else { continue };
             match chosen {
                 // Entering the instance we are in, unless this is the repeat
                 // being aggregated (the last part): then all its instances count.
-                Some(index) if level + 1 < repeat_path.split('.').count() => next.extend(list.get(index)),
+                Some(index) if level + 1 < depth => next.extend(list.get(index)),
                 _ => next.extend(list.iter()),
             }
         }
@@ -113,51 +172,50 @@ fn instances<'a>(repeat_path: &str, scope: &Scope<'a>) -> Vec<&'a Instance> {
     current
 }
 
-fn compare(left: &Value, right: &Value) -> Option<Ordering> {
+fn compare(left: Val<'_>, right: Val<'_>) -> Option<Ordering> {
     match (left, right) {
-        (Value::Number(a), Value::Number(b)) => a.partial_cmp(b),
-        (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
-        (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
-        (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
-        (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
+        (Val::Number(a), Val::Number(b)) => a.partial_cmp(&b),
+        (Val::Text(a), Val::Text(b)) => Some(a.cmp(b)),
+        (Val::Bool(a), Val::Bool(b)) => Some(a.cmp(&b)),
+        (Val::Date(a), Val::Date(b)) => Some(a.cmp(&b)),
+        (Val::Time(a), Val::Time(b)) => Some(a.cmp(&b)),
         _ => None,
     }
 }
 
-fn finite(n: f64) -> Value {
-    if n.is_finite() { Value::Number(n) } else { Value::Empty }
+fn finite<'a>(n: f64) -> Val<'a> {
+    if n.is_finite() { Val::Number(n) } else { Val::Empty }
 }
 
-fn binary(op: BinaryOp, left: &Expr, right: &Expr, scope: &Scope<'_>) -> Value {
+fn binary<'a>(op: BinaryOp, left: &'a Expr, right: &'a Expr, scope: &Scope<'a>) -> Val<'a> {
     match op {
         BinaryOp::And => {
-            let l = evaluate(left, scope);
-            if l == Value::Bool(false) {
-                return Value::Bool(false);
+            let l = eval(left, scope);
+            if l == Val::Bool(false) {
+                return Val::Bool(false);
             }
-            match (l, evaluate(right, scope)) {
-                (_, Value::Bool(false)) => Value::Bool(false),
-                (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
-                _ => Value::Empty,
+            match (l, eval(right, scope)) {
+                (_, Val::Bool(false)) => Val::Bool(false),
+                (Val::Bool(true), Val::Bool(true)) => Val::Bool(true),
+                _ => Val::Empty,
             }
         }
         BinaryOp::Or => {
-            let l = evaluate(left, scope);
-            if l == Value::Bool(true) {
-                return Value::Bool(true);
+            let l = eval(left, scope);
+            if l == Val::Bool(true) {
+                return Val::Bool(true);
             }
-            match (l, evaluate(right, scope)) {
-                (_, Value::Bool(true)) => Value::Bool(true),
-                (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
-                _ => Value::Empty,
+            match (l, eval(right, scope)) {
+                (_, Val::Bool(true)) => Val::Bool(true),
+                (Val::Bool(false), Val::Bool(false)) => Val::Bool(false),
+                _ => Val::Empty,
             }
         }
         BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
-            let (l, r) = (evaluate(left, scope), evaluate(right, scope));
-            let Some(ordering) = compare(&l, &r) else {
-                return Value::Bool(false);
+            let Some(ordering) = compare(eval(left, scope), eval(right, scope)) else {
+                return Val::Bool(false);
             };
-            Value::Bool(match op {
+            Val::Bool(match op {
                 BinaryOp::Eq => ordering == Ordering::Equal,
                 BinaryOp::Ne => ordering != Ordering::Equal,
                 BinaryOp::Lt => ordering == Ordering::Less,
@@ -167,47 +225,42 @@ fn binary(op: BinaryOp, left: &Expr, right: &Expr, scope: &Scope<'_>) -> Value {
             })
         }
         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
-            let (l, r) = (evaluate(left, scope), evaluate(right, scope));
-            match (op, l, r) {
-                (BinaryOp::Add, Value::Number(a), Value::Number(b)) => finite(a + b),
-                (BinaryOp::Sub, Value::Number(a), Value::Number(b)) => finite(a - b),
-                (BinaryOp::Mul, Value::Number(a), Value::Number(b)) => finite(a * b),
-                (BinaryOp::Div, Value::Number(a), Value::Number(b)) => finite(a / b),
-                (BinaryOp::Add, Value::Date(d), Value::Number(n))
-                | (BinaryOp::Add, Value::Number(n), Value::Date(d)) => add_days(d, n).map_or(Value::Empty, Value::Date),
-                (BinaryOp::Sub, Value::Date(d), Value::Number(n)) => add_days(d, -n).map_or(Value::Empty, Value::Date),
-                (BinaryOp::Sub, Value::Date(a), Value::Date(b)) => Value::Number(days_between(b, a) as f64),
-                _ => Value::Empty,
+            match (op, eval(left, scope), eval(right, scope)) {
+                (BinaryOp::Add, Val::Number(a), Val::Number(b)) => finite(a + b),
+                (BinaryOp::Sub, Val::Number(a), Val::Number(b)) => finite(a - b),
+                (BinaryOp::Mul, Val::Number(a), Val::Number(b)) => finite(a * b),
+                (BinaryOp::Div, Val::Number(a), Val::Number(b)) => finite(a / b),
+                (BinaryOp::Add, Val::Date(d), Val::Number(n)) | (BinaryOp::Add, Val::Number(n), Val::Date(d)) => {
+                    add_days(d, n).map_or(Val::Empty, Val::Date)
+                }
+                (BinaryOp::Sub, Val::Date(d), Val::Number(n)) => add_days(d, -n).map_or(Val::Empty, Val::Date),
+                (BinaryOp::Sub, Val::Date(a), Val::Date(b)) => Val::Number(days_between(b, a) as f64),
+                _ => Val::Empty,
             }
         }
     }
 }
 
-fn call(func: Func, args: &[Expr], scope: &Scope<'_>) -> Value {
-    let arg = |i: usize| args.get(i).map_or(Value::Empty, |a| evaluate(a, scope));
+fn call<'a>(func: Func, args: &'a [Expr], scope: &Scope<'a>) -> Val<'a> {
+    let arg = |i: usize| args.get(i).map_or(Val::Empty, |a| eval(a, scope));
     match func {
-        Func::Today => Value::Date(scope.today),
+        Func::Today => Val::Date(scope.today),
         Func::Date | Func::Time => arg(0),
         Func::Selected => {
-            let code = arg(1);
-            let Value::Text(code) = code else {
-                return Value::Bool(false);
-            };
-            Value::Bool(match arg(0) {
-                Value::Text(chosen) => chosen == code,
-                Value::Multi(chosen) => chosen.contains(&code),
+            let Val::Text(code) = arg(1) else { return Val::Bool(false) };
+            Val::Bool(match arg(0) {
+                Val::Text(chosen) => chosen == code,
+                Val::Multi(chosen) => chosen.iter().any(|c| c == code),
                 _ => false,
             })
         }
         Func::Count => match args.first() {
-            Some(Expr::Ref(path)) => Value::Number(instances(path, scope).len() as f64),
-            _ => Value::Empty,
+            Some(Expr::Ref(path)) => Val::Number(instances(path, scope).len() as f64),
+            _ => Val::Empty,
         },
         Func::Sum => match args.first() {
             Some(Expr::Ref(path)) => {
-                let Some((repeat, id)) = path.rsplit_once('.') else {
-                    return Value::Empty;
-                };
+                let Some((repeat, id)) = path.rsplit_once('.') else { return Val::Empty };
                 let total: f64 = instances(repeat, scope)
                     .into_iter()
                     .filter_map(|instance| match instance.get(id) {
@@ -217,25 +270,25 @@ fn call(func: Func, args: &[Expr], scope: &Scope<'_>) -> Value {
                     .sum();
                 finite(total)
             }
-            _ => Value::Empty,
+            _ => Val::Empty,
         },
         Func::CountSelected => match arg(0) {
-            Value::Multi(codes) => Value::Number(codes.len() as f64),
-            _ => Value::Number(0.0),
+            Val::Multi(codes) => Val::Number(codes.len() as f64),
+            _ => Val::Number(0.0),
         },
-        Func::Answered => Value::Bool(!arg(0).is_empty()),
+        Func::Answered => Val::Bool(!arg(0).is_empty()),
         Func::Len => match arg(0) {
-            Value::Text(text) => Value::Number(text.chars().count() as f64),
-            _ => Value::Number(0.0),
+            Val::Text(text) => Val::Number(text.chars().count() as f64),
+            _ => Val::Number(0.0),
         },
         Func::YearsBetween => match (arg(0), arg(1)) {
-            (Value::Date(a), Value::Date(b)) => Value::Number(years_between(a, b) as f64),
-            _ => Value::Empty,
+            (Val::Date(a), Val::Date(b)) => Val::Number(years_between(a, b) as f64),
+            _ => Val::Empty,
         },
         Func::If => match arg(0) {
-            Value::Bool(true) => arg(1),
-            Value::Bool(false) => arg(2),
-            _ => Value::Empty,
+            Val::Bool(true) => arg(1),
+            Val::Bool(false) => arg(2),
+            _ => Val::Empty,
         },
     }
 }

@@ -1,0 +1,290 @@
+//! `load`: measures the collector the way consulates use it.
+//!
+//! Starts the real `constancia-collector` binary on loopback with a fresh
+//! SQLite file and a built site, then, in one run:
+//!
+//! 1. durable submissions per second and p50/p99 latency with 1, 16 and 64
+//!    concurrent clients (each a keep-alive HTTP/1.1 connection) posting the
+//!    real case form (`bench/case-ddhh.json`, a fresh UUID each time); only
+//!    201 answers count;
+//! 2. the two ceilings those figures are measured against: `GET /healthz`
+//!    requests per second at 64 clients (HTTP alone), and batched SQLite
+//!    inserts of the same stored rows with the same settings (WAL,
+//!    `synchronous=FULL`) in transactions of 1,000 (storage alone);
+//! 3. the collector's peak resident memory (VmHWM).
+//!
+//! Prints a markdown table (for bench/README.md) and exits non-zero if a
+//! request failed.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+
+/// Load-test the collector with the real case form.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The collector binary (build it with --release).
+    #[arg(long, default_value = "target/release/constancia-collector")]
+    collector: PathBuf,
+    /// A site built from forms/ (`constancia build forms --out DIR`).
+    #[arg(long)]
+    site: PathBuf,
+    /// The answers posted (a valid caso-ddhh case).
+    #[arg(long, default_value = "bench/case-ddhh.json")]
+    case: PathBuf,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Measure a collector already running at this address (host:port)
+    /// instead of starting one (for profiling).
+    #[arg(long)]
+    address: Option<String>,
+    /// Client counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64])]
+    clients: Vec<usize>,
+}
+
+struct Collector {
+    child: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Collector {
+    fn start(binary: &PathBuf, site: &PathBuf) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--prefix", "BENCH", "--site"])
+            .arg(site)
+            .arg("--db")
+            .arg(dir.path().join("bench.sqlite"))
+            .env("CONSTANCIA_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("failed to start `{}`", binary.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let address = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .map(|a| a.trim_end_matches('/').to_owned())
+            .filter(|a| !a.is_empty())
+            .context("the collector did not say where it listens")?;
+        Ok(Self { child, address, _dir: dir })
+    }
+
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    failed: u64,
+    latencies_us: Vec<u32>,
+}
+
+async fn client(
+    address: String,
+    body: Arc<dyn Fn() -> Request<Full<Bytes>> + Send + Sync>,
+    expect: u16,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<Tally> {
+    let stream = tokio::net::TcpStream::connect(&address).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let mut tally = Tally::default();
+    while !stop.load(Ordering::Relaxed) {
+        let request = body();
+        let started = Instant::now();
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        response.into_body().collect().await?;
+        let elapsed = started.elapsed();
+        if status == expect {
+            tally.ok += 1;
+            tally.latencies_us.push(u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX));
+        } else {
+            tally.failed += 1;
+        }
+    }
+    Ok(tally)
+}
+
+struct Measured {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    failed: u64,
+}
+
+async fn measure(
+    address: &str,
+    clients: usize,
+    seconds: u64,
+    expect: u16,
+    make: Arc<dyn Fn() -> Request<Full<Bytes>> + Send + Sync>,
+) -> anyhow::Result<Measured> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| tokio::spawn(client(address.to_owned(), Arc::clone(&make), expect, Arc::clone(&stop))))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Tally::default();
+    for task in tasks {
+        let tally = task.await??;
+        all.ok += tally.ok;
+        all.failed += tally.failed;
+        all.latencies_us.extend(tally.latencies_us);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.latencies_us.sort_unstable();
+    let percentile = |p: f64| -> f64 {
+        if all.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let index = ((all.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(all.latencies_us[index]) / 1000.0
+    };
+    Ok(Measured {
+        per_second: all.ok as f64 / elapsed,
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+        failed: all.failed,
+    })
+}
+
+/// Batched inserts of `count` rows like the collector stores, in a fresh
+/// file with the collector's settings: the storage ceiling.
+fn sqlite_ceiling(answers: &str, count: usize) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let connection = rusqlite::Connection::open(dir.path().join("ceiling.sqlite"))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.execute_batch(
+        "CREATE TABLE submissions (
+            seq INTEGER PRIMARY KEY, submission_id TEXT NOT NULL UNIQUE, reference TEXT NOT NULL UNIQUE,
+            form_id TEXT NOT NULL, version INTEGER NOT NULL, lang TEXT NOT NULL, content_sha256 TEXT NOT NULL,
+            answers TEXT NOT NULL, received_at TEXT NOT NULL, completed_at TEXT, channel TEXT NOT NULL) STRICT;",
+    )?;
+    let started = Instant::now();
+    let mut connection = connection;
+    for batch in 0..count.div_ceil(1000) {
+        let transaction = connection.transaction()?;
+        {
+            let mut insert = transaction.prepare_cached(
+                "INSERT INTO submissions (submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at, channel)
+                 VALUES (?1, ?2, 'caso-ddhh', 1, 'es', ?3, ?4, '2026-11-27T09:00:00.000Z', NULL, 'api')",
+            )?;
+            for i in 0..1000 {
+                let n = batch * 1000 + i;
+                insert.execute(rusqlite::params![
+                    uuid::Uuid::now_v7().to_string(),
+                    format!("BENCH-2026-{n:06}"),
+                    format!("{n:064x}"),
+                    answers
+                ])?;
+            }
+        }
+        transaction.commit()?;
+    }
+    Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let case: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&args.case).with_context(|| format!("failed to read `{}`", args.case.display()))?,
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let collector = match &args.address {
+        Some(_) => None,
+        None => Some(Collector::start(&args.collector, &args.site)?),
+    };
+    let address = args.address.clone().or_else(|| collector.as_ref().map(|c| c.address.clone())).unwrap_or_default();
+    println!("| measurement | clients | per second | p50 (ms) | p99 (ms) |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let mut failures = 0;
+    for &clients in &args.clients {
+        // The body is built once around a placeholder; each request only
+        // splices in a fresh id, so the generator spends its CPU on HTTP,
+        // not on JSON, and leaves the rest to the collector being measured.
+        let template = serde_json::json!({
+            "submission_id": "00000000-0000-0000-0000-000000000000",
+            "form": "caso-ddhh",
+            "version": 1,
+            "lang": "es",
+            "completed_at": "2026-11-20T12:00:00-06:00",
+            "answers": case,
+        })
+        .to_string();
+        let (before, after) = template.split_once("00000000-0000-0000-0000-000000000000").context("placeholder")?;
+        let (before, after) = (before.to_owned(), after.to_owned());
+        let host = address.clone();
+        let make: Arc<dyn Fn() -> Request<Full<Bytes>> + Send + Sync> = Arc::new(move || {
+            // UUIDv7, as the browser runtime makes them: time-ordered ids keep
+            // the database's unique index appends cheap.
+            let id = uuid::Uuid::now_v7();
+            let mut body = String::with_capacity(before.len() + 36 + after.len());
+            body.push_str(&before);
+            body.push_str(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+            body.push_str(&after);
+            Request::post("/api/v1/submissions")
+                .header("host", host.as_str())
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body)))
+                .expect("a valid request")
+        });
+        let result = runtime.block_on(measure(&address, clients, args.seconds, 201, make))?;
+        failures += result.failed;
+        println!(
+            "| durable submissions (201) | {clients} | {:.0} | {:.2} | {:.2} |",
+            result.per_second, result.p50_ms, result.p99_ms
+        );
+    }
+    let host = address.clone();
+    let healthz: Arc<dyn Fn() -> Request<Full<Bytes>> + Send + Sync> = Arc::new(move || {
+        Request::get("/healthz").header("host", host.as_str()).body(Full::new(Bytes::new())).expect("a valid request")
+    });
+    let result = runtime.block_on(measure(&address, 64, args.seconds, 200, healthz))?;
+    failures += result.failed;
+    println!("| ceiling: GET /healthz | 64 | {:.0} | {:.2} | {:.2} |", result.per_second, result.p50_ms, result.p99_ms);
+    // The stored form of the case: what the collector writes per submission.
+    let stored = case.to_string();
+    let inserts = sqlite_ceiling(&stored, 100_000)?;
+    println!("| ceiling: batched SQLite inserts (1,000 per transaction) | – | {inserts:.0} | – | – |");
+    match collector.as_ref().and_then(Collector::peak_rss_kib) {
+        Some(kib) => println!("\ncollector peak RSS (VmHWM): {:.1} MB", kib as f64 / 1024.0),
+        None => println!("\ncollector peak RSS: not available"),
+    }
+    if failures > 0 {
+        bail!("{failures} request(s) did not get the expected status");
+    }
+    Ok(())
+}
