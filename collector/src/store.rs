@@ -496,32 +496,25 @@ enum Outcome {
     Manifest(ManifestStored),
 }
 
-/// Runs a batch in one transaction. Each job runs in its own savepoint, so
-/// one failing job (which validation should make impossible) is rolled back
-/// alone and the others still commit.
+/// Runs a batch in one transaction. A job whose statement fails (which
+/// validation should make impossible) is undone alone — SQLite rolls back
+/// just the failing statement — and the others still commit.
 fn run_batch(
     connection: &mut Connection,
     batch: &[Job],
     prefix: &str,
 ) -> Result<Vec<Result<Outcome, rusqlite::Error>>, rusqlite::Error> {
-    let mut transaction = connection.transaction()?;
+    let transaction = connection.transaction()?;
     let mut counters = Counters { prefix: prefix.to_owned(), last: HashMap::new() };
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
-        let savepoint = transaction.savepoint()?;
-        let result = match job {
-            Job::Submit(submission, _) => insert_submission(&savepoint, &mut counters, submission).map(Outcome::Submit),
-            Job::Manifest(manifest, _) => insert_manifest(&savepoint, manifest).map(Outcome::Manifest),
-            Job::Stop => continue,
-        };
-        match result {
-            Ok(outcome) => {
-                savepoint.commit()?;
-                outcomes.push(Ok(outcome));
+        outcomes.push(match job {
+            Job::Submit(submission, _) => {
+                insert_submission(&transaction, &mut counters, submission).map(Outcome::Submit)
             }
-            // Dropping the savepoint rolls the job back.
-            Err(error) => outcomes.push(Err(error)),
-        }
+            Job::Manifest(manifest, _) => insert_manifest(&transaction, manifest).map(Outcome::Manifest),
+            Job::Stop => continue,
+        });
     }
     counters.save(&transaction)?;
     transaction.commit()?;
@@ -533,26 +526,16 @@ fn insert_submission(
     counters: &mut Counters,
     submission: &NewSubmission,
 ) -> Result<Stored, rusqlite::Error> {
-    let existing = transaction
-        .prepare_cached("SELECT reference, received_at, content_sha256 FROM submissions WHERE submission_id = ?1")?
-        .query_row([&submission.submission_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
-        })
-        .optional()?;
-    if let Some((reference, received_at, sha256)) = existing {
-        return Ok(if sha256 == submission.content_sha256 {
-            Stored::Existing(Receipt { reference, received_at })
-        } else {
-            Stored::Conflict
-        });
-    }
     let year = year_of(&submission.received_at);
     let (number, reference) = counters.next(transaction, year)?;
+    // Insert first: the unique index finds a retry as cheaply as a lookup
+    // would, and a new submission (the common case) costs one statement.
     let inserted = transaction
         .prepare_cached(
             "INSERT INTO submissions
              (submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at, channel)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (submission_id) DO NOTHING",
         )?
         .execute(params![
             submission.submission_id,
@@ -566,11 +549,28 @@ fn insert_submission(
             submission.completed_at,
             submission.channel,
         ]);
-    if let Err(error) = inserted {
-        counters.give_back(year, number);
-        return Err(error);
+    match inserted {
+        Ok(1) => Ok(Stored::Created(Receipt { reference, received_at: submission.received_at.clone() })),
+        Ok(_) => {
+            counters.give_back(year, number);
+            let (reference, received_at, sha256) = transaction
+                .prepare_cached(
+                    "SELECT reference, received_at, content_sha256 FROM submissions WHERE submission_id = ?1",
+                )?
+                .query_row([&submission.submission_id], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+                })?;
+            Ok(if sha256 == submission.content_sha256 {
+                Stored::Existing(Receipt { reference, received_at })
+            } else {
+                Stored::Conflict
+            })
+        }
+        Err(error) => {
+            counters.give_back(year, number);
+            Err(error)
+        }
     }
-    Ok(Stored::Created(Receipt { reference, received_at: submission.received_at.clone() }))
 }
 
 fn insert_manifest(transaction: &Connection, manifest: &StoredManifest) -> Result<ManifestStored, rusqlite::Error> {

@@ -236,8 +236,9 @@ struct Pending {
 struct Reading {
     pending: HashMap<String, Pending>,
     errors: Vec<FieldError>,
-    /// Compacted field prefix (`acts.0.`) to submitted prefix (`acts.2.`),
-    /// where blank instances were dropped.
+    /// Where blank instances were dropped: the submitted prefix of a
+    /// repeat's instance by its compacted one, both under the submitted
+    /// prefix of the instance around it (`acts.1.inv.0.` → `acts.1.inv.2.`).
     origins: HashMap<String, String>,
 }
 
@@ -275,6 +276,11 @@ fn is_phone(text: &str) -> bool {
 impl Reader<'_> {
     fn type_error(&mut self, field: &Field<'_>, message: &str) {
         self.reading.pending.insert(field.name(), Pending { code: "type", message: message.to_owned() });
+    }
+
+    /// How many answers so far failed to read.
+    fn failures(&self) -> usize {
+        self.reading.pending.len() + self.reading.errors.len()
     }
 
     fn unknown(&mut self, field: &str) {
@@ -427,7 +433,11 @@ impl Reader<'_> {
                 if self.form.code_index(question, &code).is_some() {
                     return Value::Text(code);
                 }
-                self.choice(question, field, &code, false)
+                // A long list's picker may not have loaded (offline, before
+                // its asset was cached): then the officer typed the name.
+                let searched = self.form.list(question).is_some_and(|l| l.long)
+                    || question.appearance.as_deref() == Some("search");
+                self.choice(question, field, &code, searched)
             }
             (QuestionType::SelectMultiple, J::Array(items)) => {
                 let mut codes = Vec::with_capacity(items.len());
@@ -545,8 +555,9 @@ impl Reader<'_> {
                                 });
                                 continue;
                             };
+                            let failures = self.failures();
                             let child = self.json_instance(object, path, &format!("{field}.{index}."));
-                            instances.push((index, child));
+                            instances.push((index, child, self.failures() > failures));
                         }
                         self.keep_instances(&mut instance, &key, &field, instances, min);
                     }
@@ -571,18 +582,21 @@ impl Reader<'_> {
         instance: &mut Instance,
         id: &str,
         field: &str,
-        instances: Vec<(usize, Instance)>,
+        instances: Vec<(usize, Instance, bool)>,
         min: usize,
     ) {
-        let mut kept: Vec<(usize, Instance)> = Vec::new();
-        let blank_count = instances.iter().filter(|(_, i)| i.is_blank()).count();
+        // An instance is blank when nothing was answered in it and nothing
+        // sent to it failed to read (then it holds an error to report).
+        let blank = |(_, child, failed): &(usize, Instance, bool)| child.is_blank() && !failed;
+        let blank_count = instances.iter().filter(|i| blank(i)).count();
         let mut droppable = (instances.len().saturating_sub(min)).min(blank_count);
-        for (index, child) in instances {
-            if child.is_blank() && droppable > 0 {
+        let mut kept: Vec<(usize, Instance)> = Vec::new();
+        for entry in instances {
+            if blank(&entry) && droppable > 0 {
                 droppable -= 1;
                 continue;
             }
-            kept.push((index, child));
+            kept.push((entry.0, entry.1));
         }
         let mut list = Vec::with_capacity(kept.len());
         for (position, (original, child)) in kept.into_iter().enumerate() {
@@ -670,7 +684,11 @@ impl Reader<'_> {
             let min = self.form.repeat(&path).and_then(|s| s.repeat).map_or(0, |r| r.min) as usize;
             let children = instances
                 .into_iter()
-                .map(|(index, child)| (index, self.tree_instance(child, &path, &format!("{field}.{index}."))))
+                .map(|(index, child)| {
+                    let failures = self.failures();
+                    let child = self.tree_instance(child, &path, &format!("{field}.{index}."));
+                    (index, child, self.failures() > failures)
+                })
                 .collect::<Vec<_>>();
             // Field indexes may have gaps (an instance removed on the page):
             // instances keep their order, renumbered.
@@ -966,6 +984,35 @@ fn check_question(
     }
 }
 
+/// The name a field had in the submission, from its name after blank
+/// instances were dropped: each repeat index is mapped back, outermost
+/// first.
+fn submitted_name(field: &str, origins: &HashMap<String, String>) -> String {
+    if origins.is_empty() {
+        return field.to_owned();
+    }
+    let parts: Vec<&str> = field.split('.').collect();
+    let mut name = String::new();
+    let mut i = 0;
+    while i < parts.len() {
+        match parts.get(i + 1) {
+            Some(index) if index.bytes().all(|b| b.is_ascii_digit()) && i + 2 <= parts.len() => {
+                let compact = format!("{name}{}.{index}.", parts[i]);
+                name = origins.get(&compact).cloned().unwrap_or(compact);
+                i += 2;
+            }
+            _ => {
+                name.push_str(parts[i]);
+                if i + 1 < parts.len() {
+                    name.push('.');
+                }
+                i += 1;
+            }
+        }
+    }
+    name
+}
+
 /// Validates a submission. On success the answers are what is stored:
 /// typed, with calculations computed and answers to questions that are not
 /// relevant dropped.
@@ -1001,7 +1048,7 @@ pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Resul
             }
             if !pending.is_empty() {
                 let field = field();
-                if let Some(pending) = pending.get(&field) {
+                if let Some(pending) = pending.get(&submitted_name(&field, &origins)) {
                     errors.push(FieldError { field, code: pending.code, message: pending.message.clone() });
                 }
             }
@@ -1023,7 +1070,7 @@ pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Resul
             let field = || format!("{}{}", field_prefix(position), question.id);
             if !pending.is_empty() {
                 let name = field();
-                if let Some(pending) = pending.get(&name) {
+                if let Some(pending) = pending.get(&submitted_name(&name, &origins)) {
                     errors.push(FieldError { field: name, code: pending.code, message: pending.message.clone() });
                     continue;
                 }
@@ -1037,12 +1084,7 @@ pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Resul
     }
     // Name fields as they were submitted (blank instances may have been dropped).
     for error in &mut errors {
-        for (compact, original) in &origins {
-            if let Some(rest) = error.field.strip_prefix(compact.as_str()) {
-                error.field = format!("{original}{rest}");
-                break;
-            }
-        }
+        error.field = submitted_name(&error.field, &origins);
     }
     Err(errors)
 }
@@ -1269,6 +1311,31 @@ required = true
             json(json!({"consent": true, "actos": "x"})).unwrap_err(),
             vec![err("actos", "type"), err("actos", "min_instances")]
         );
+    }
+
+    #[test]
+    fn errors_inside_instances_are_never_lost() {
+        // An instance whose only answer fails to read is not blank.
+        let errors = json(json!({"consent": true, "actos": [{"tipo": ["robo"]}, {"tipo": ["nope"]}]})).unwrap_err();
+        assert_eq!(errors, vec![err("actos.1.tipo", "choice")]);
+        // After a blank instance is dropped, a later instance's read error is
+        // still found, under its submitted name.
+        let errors = json(json!({"consent": true, "actos": [{}, {"tipo": ["nope"]}]})).unwrap_err();
+        assert_eq!(errors, vec![err("actos.1.tipo", "choice")]);
+        let errors = fields(&[("consent", "true"), ("actos.0.tipo", ""), ("actos.2.tipo", "nope")]).unwrap_err();
+        assert_eq!(errors, vec![err("actos.2.tipo", "choice")]);
+    }
+
+    #[test]
+    fn submitted_names_map_back_through_nested_repeats() {
+        let origins = HashMap::from([
+            ("actos.0.".to_owned(), "actos.1.".to_owned()),
+            ("actos.1.inv.0.".to_owned(), "actos.1.inv.2.".to_owned()),
+        ]);
+        assert_eq!(submitted_name("actos.0.inv.0.x", &origins), "actos.1.inv.2.x");
+        assert_eq!(submitted_name("actos.0.x", &origins), "actos.1.x");
+        assert_eq!(submitted_name("actos", &origins), "actos");
+        assert_eq!(submitted_name("otro.0.x", &origins), "otro.0.x");
     }
 
     #[test]
