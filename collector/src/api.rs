@@ -53,12 +53,14 @@ pub fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), A
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SubmissionBody {
+struct SubmissionBody<'a> {
     submission_id: String,
     form: String,
     version: u32,
     lang: String,
-    answers: serde_json::Map<String, serde_json::Value>,
+    /// Kept as text: validation reads it in one pass, guided by the form.
+    #[serde(borrow)]
+    answers: &'a serde_json::value::RawValue,
     #[serde(default)]
     completed_at: Option<String>,
 }
@@ -117,14 +119,14 @@ impl std::io::Write for HashWriter {
 }
 
 /// SHA-256 of the parts of a submission that make it the same submission:
-/// form, version, language, answers (serde_json keeps object keys sorted,
-/// so their text is canonical) and completion time.
-fn content_hash(body: &SubmissionBody) -> String {
+/// form, version, language, completion time and the answers as sent (a
+/// retry from the outbox sends the very same text).
+fn content_hash(body: &SubmissionBody<'_>) -> String {
     let mut writer = HashWriter(Sha256::new());
     let fields = (&body.form, body.version, &body.lang, &body.completed_at);
     // Writing into a hash cannot fail.
     let _ = serde_json::to_writer(&mut writer, &fields);
-    let _ = serde_json::to_writer(&mut writer, &body.answers);
+    writer.0.update(body.answers.get().as_bytes());
     format!("{:x}", writer.0.finalize())
 }
 
@@ -152,7 +154,7 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
     let (now, received_at) = now();
     let today = judging_date(body.completed_at.as_deref(), now, lang).map_err(|e| ApiError::Invalid(vec![e]))?;
     let content_sha256 = content_hash(&body);
-    let answers = match validate(&form, Input::Json(body.answers), lang, today) {
+    let answers = match validate(&form, Input::JsonText(body.answers.get()), lang, today) {
         Ok(answers) => answers,
         Err(errors) => {
             // A retry of a case stored before (judged then by that day's

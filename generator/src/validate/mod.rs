@@ -28,6 +28,8 @@
 //! Every error names its field path (`acts.1.act_type`) and carries a
 //! message in the submission's language.
 
+mod json;
+
 use std::collections::{BTreeMap, HashMap};
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -190,9 +192,11 @@ impl Form {
 /// The answers of a submission as received.
 #[derive(Debug, Clone)]
 pub enum Input<'a> {
-    /// The `answers` object of a JSON submission (consumed: its strings
-    /// become the stored answers without copying).
+    /// The `answers` object of a JSON submission, already parsed.
     Json(serde_json::Map<String, serde_json::Value>),
+    /// The `answers` object of a JSON submission as text: read in one pass
+    /// straight into typed answers (the collector's path).
+    JsonText(&'a str),
     /// The fields of a urlencoded form post, in order. Names starting with
     /// `_` are metadata and ignored here.
     Fields(&'a [(String, String)]),
@@ -406,59 +410,6 @@ impl Reader<'_> {
         Value::Multi(chosen)
     }
 
-    fn json_value(&mut self, question: &Question, field: &Field<'_>, value: serde_json::Value) -> Value {
-        use serde_json::Value as J;
-        match (question.kind, value) {
-            (_, J::Null) => Value::Empty,
-            (QuestionType::Text | QuestionType::Textarea | QuestionType::Email | QuestionType::Phone, J::String(s)) => {
-                self.text(question, field, s)
-            }
-            (QuestionType::Integer | QuestionType::Decimal, J::Number(n)) => self.number(question, field, n.as_f64()),
-            (QuestionType::Date, J::String(s)) => match parse_date(&s) {
-                Some(date) => Value::Date(date),
-                None => {
-                    self.type_error(field, self.t.invalid_date);
-                    Value::Empty
-                }
-            },
-            (QuestionType::Time, J::String(s)) => match parse_time(&s) {
-                Some(time) => Value::Time(time),
-                None => {
-                    self.type_error(field, self.t.invalid_time);
-                    Value::Empty
-                }
-            },
-            (QuestionType::YesNo, J::Bool(b)) => Value::Bool(b),
-            (QuestionType::SelectOne, J::String(code)) => {
-                if self.form.code_index(question, &code).is_some() {
-                    return Value::Text(code);
-                }
-                // A long list's picker may not have loaded (offline, before
-                // its asset was cached): then the officer typed the name.
-                let searched = self.form.list(question).is_some_and(|l| l.long)
-                    || question.appearance.as_deref() == Some("search");
-                self.choice(question, field, &code, searched)
-            }
-            (QuestionType::SelectMultiple, J::Array(items)) => {
-                let mut codes = Vec::with_capacity(items.len());
-                for item in items {
-                    match item {
-                        J::String(code) => codes.push(code),
-                        _ => {
-                            self.type_error(field, self.t.invalid_choice);
-                            return Value::Empty;
-                        }
-                    }
-                }
-                self.codes(question, field, codes)
-            }
-            _ => {
-                self.type_error(field, self.type_message(question.kind));
-                Value::Empty
-            }
-        }
-    }
-
     fn field_value(&mut self, question: &Question, field: &Field<'_>, raw: &[&str]) -> Value {
         if question.kind == QuestionType::SelectMultiple {
             let codes = raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_owned).collect();
@@ -488,11 +439,23 @@ impl Reader<'_> {
                 let n = valid.then(|| normalised.parse::<f64>().ok()).flatten();
                 self.number(question, field, n)
             }
-            QuestionType::Date => self.json_value(question, field, serde_json::Value::String(trimmed.to_owned())),
+            QuestionType::Date => match parse_date(trimmed) {
+                Some(date) => Value::Date(date),
+                None => {
+                    self.type_error(field, self.t.invalid_date);
+                    Value::Empty
+                }
+            },
             QuestionType::Time => {
                 // Some browsers send seconds; they carry nothing here.
                 let time = if trimmed.len() == 8 && trimmed.ends_with(":00") { &trimmed[..5] } else { trimmed };
-                self.json_value(question, field, serde_json::Value::String(time.to_owned()))
+                match parse_time(time) {
+                    Some(time) => Value::Time(time),
+                    None => {
+                        self.type_error(field, self.t.invalid_time);
+                        Value::Empty
+                    }
+                }
             }
             QuestionType::YesNo => match trimmed {
                 "true" => Value::Bool(true),
@@ -507,71 +470,21 @@ impl Reader<'_> {
         }
     }
 
-    /// Reads a JSON object at `scope` (the data path of the instance),
-    /// naming fields with `prefix`.
-    fn json_instance(
-        &mut self,
-        object: serde_json::Map<String, serde_json::Value>,
-        scope: &str,
-        prefix: &str,
-    ) -> Instance {
-        let mut instance = Instance::default();
-        instance.values.reserve(object.len());
-        let form = self.form;
-        for (key, value) in object {
-            let named = Field { prefix, key: &key };
-            let member = form.member(scope, &key);
-            if let Some(Member::Question(number)) = member {
-                let question = form.question_at(number);
-                if matches!(question.kind, QuestionType::Calculate | QuestionType::Note) {
-                    continue; // recomputed / no value: never taken from a client
-                }
-                let value = self.json_value(question, &named, value);
-                if !value.is_empty() {
-                    instance.values.insert(key, value);
-                }
-            } else if let Some(Member::Repeat(s)) = member {
-                let section = &form.manifest.sections[s];
-                let path = &section.scope;
-                let field = named.name();
-                let limit = section.repeat.and_then(|r| r.max).unwrap_or(MAX_REPEAT);
-                let min = section.repeat.map_or(0, |r| r.min) as usize;
-                match value {
-                    serde_json::Value::Null => {}
-                    serde_json::Value::Array(items) => {
-                        if items.len() > limit as usize {
-                            self.reading.pending.insert(
-                                field.clone(),
-                                Pending { code: "max_instances", message: fill(self.t.too_many_instances, limit) },
-                            );
-                        }
-                        let mut instances = Vec::new();
-                        for (index, item) in items.into_iter().take(limit as usize).enumerate() {
-                            let serde_json::Value::Object(object) = item else {
-                                self.reading.errors.push(FieldError {
-                                    field: format!("{field}.{index}"),
-                                    code: "type",
-                                    message: self.t.invalid_repeat.to_owned(),
-                                });
-                                continue;
-                            };
-                            let failures = self.failures();
-                            let child = self.json_instance(object, path, &format!("{field}.{index}."));
-                            instances.push((index, child, self.failures() > failures));
-                        }
-                        self.keep_instances(&mut instance, &key, &field, instances, min);
-                    }
-                    _ => self.reading.errors.push(FieldError {
-                        field,
-                        code: "type",
-                        message: self.t.invalid_repeat.to_owned(),
-                    }),
-                }
-            } else {
-                self.unknown(&named.name());
+    /// Reads JSON answers (an object) into the answer tree.
+    fn json<'de, D: serde::Deserializer<'de>>(&mut self, deserializer: D) -> Result<Instance, D::Error> {
+        use serde::de::DeserializeSeed as _;
+        let seed = json::InstanceSeed { reader: self, scope: "", prefix: "" };
+        match seed.deserialize(deserializer)? {
+            Some(instance) => Ok(instance),
+            None => {
+                self.reading.errors.push(FieldError {
+                    field: String::new(),
+                    code: "type",
+                    message: "the answers must be a JSON object".into(),
+                });
+                Ok(Instance::default())
             }
         }
-        instance
     }
 
     /// Stores a repeat's instances, dropping blank ones beyond the minimum
@@ -984,6 +897,16 @@ fn check_question(
     }
 }
 
+/// Answers that are not JSON at all: one error, nothing read.
+fn unreadable(reader: &mut Reader<'_>, error: &serde_json::Error) -> Instance {
+    reader.reading.errors.push(FieldError {
+        field: String::new(),
+        code: "type",
+        message: format!("the answers are not valid JSON: {error}"),
+    });
+    Instance::default()
+}
+
 /// The name a field had in the submission, from its name after blank
 /// instances were dropped: each repeat index is mapped back, outermost
 /// first.
@@ -1020,7 +943,16 @@ pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Resul
     let t = messages::for_language(lang);
     let mut reader = Reader { form, lang, t, reading: Reading::default() };
     let mut root = match input {
-        Input::Json(object) => reader.json_instance(object, "", ""),
+        Input::Json(object) => {
+            reader.json(serde_json::Value::Object(object)).unwrap_or_else(|error| unreadable(&mut reader, &error))
+        }
+        Input::JsonText(text) => {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            match reader.json(&mut deserializer).and_then(|instance| deserializer.end().map(|()| instance)) {
+                Ok(instance) => instance,
+                Err(error) => unreadable(&mut reader, &error),
+            }
+        }
         Input::Fields(fields) => reader.fields(fields),
     };
     let Reading { pending, mut errors, origins } = reader.reading;
@@ -1218,11 +1150,19 @@ required = true
         jiff::civil::date(2024, 6, 1)
     }
 
+    /// Validates JSON answers both ways the API offers (parsed, and as text
+    /// read in one pass) and insists they agree.
     fn json(value: serde_json::Value) -> Result<serde_json::Value, Vec<(String, &'static str)>> {
         let form = form();
-        validate(&form, Input::Json(value.as_object().unwrap().clone()), "es", today())
-            .map(|i| i.to_json())
-            .map_err(|errors| errors.into_iter().map(|e| (e.field, e.code)).collect())
+        let run = |input: Input<'_>| {
+            validate(&form, input, "es", today())
+                .map(|i| i.to_json())
+                .map_err(|errors| errors.into_iter().map(|e| (e.field, e.code)).collect::<Vec<_>>())
+        };
+        let parsed = run(Input::Json(value.as_object().unwrap().clone()));
+        let text = value.to_string();
+        assert_eq!(parsed, run(Input::JsonText(&text)), "{text}");
+        parsed
     }
 
     fn fields(pairs: &[(&str, &str)]) -> Result<serde_json::Value, Vec<(String, &'static str)>> {
@@ -1336,6 +1276,15 @@ required = true
         assert_eq!(submitted_name("actos.0.x", &origins), "actos.1.x");
         assert_eq!(submitted_name("actos", &origins), "actos");
         assert_eq!(submitted_name("otro.0.x", &origins), "otro.0.x");
+    }
+
+    #[test]
+    fn answers_that_are_not_an_object() {
+        let form = form();
+        for text in ["[]", "12", "\"x\"", "null", "{", "{\"consent\": tru}", "{} {}"] {
+            let errors = validate(&form, Input::JsonText(text), "es", today()).unwrap_err();
+            assert_eq!(errors[0].code, "type", "{text}");
+        }
     }
 
     #[test]
