@@ -37,17 +37,23 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Checks the content type's essence (parameters like `charset` allowed).
+/// Checks the content type's essence; a `charset` parameter, if any, must
+/// be UTF-8 (what the pages send and what is stored).
 pub fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
-    let essence = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    if essence.as_deref() == Some(expected) {
+    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut parts = value.split(';');
+    let essence = parts.next().map(|v| v.trim().to_ascii_lowercase());
+    let utf8 = parts.all(|parameter| match parameter.split_once('=') {
+        Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => {
+            let charset = charset.trim().trim_matches('"');
+            charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    });
+    if essence.as_deref() == Some(expected) && utf8 {
         Ok(())
     } else {
-        Err(ApiError::UnsupportedMediaType(format!("send the body as {expected}")))
+        Err(ApiError::UnsupportedMediaType(format!("send the body as {expected} in UTF-8")))
     }
 }
 
@@ -157,6 +163,11 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
     let answers = match validate(&form, Input::JsonText(body.answers.get()), lang, today) {
         Ok(answers) => answers,
         Err(errors) => {
+            // Answers that are not JSON (raw text is only checked lightly
+            // when the body is read) are a malformed body, not invalid answers.
+            if let Some(malformed) = errors.iter().find(|e| e.code == "malformed") {
+                return Err(ApiError::BadRequest(malformed.message.clone()));
+            }
             // A retry of a case stored before (judged then by that day's
             // rules) still gets its receipt.
             if let Some(stored) = state.store.submission(submission_id.clone()).await.map_err(anyhow::Error::from)? {

@@ -196,7 +196,9 @@ pub fn export(options: &Options) -> anyhow::Result<Summary> {
     let connection = store::open_read_only(&options.db)
         .with_context(|| format!("failed to open the database `{}`", options.db.display()))?;
     let mut manifests: BTreeMap<u32, Manifest> = BTreeMap::new();
-    for stored in store::manifests(&connection)? {
+    let stored_manifests = store::manifests(&connection)
+        .with_context(|| format!("failed to read the database `{}`", options.db.display()))?;
+    for stored in stored_manifests {
         if stored.form_id != options.form || options.version.is_some_and(|v| v != stored.version) {
             continue;
         }

@@ -177,6 +177,27 @@ fn invalid_page(state: &AppState, form: &Form, lang: &str, errors: &[FieldError]
     )
 }
 
+/// Decodes an `application/x-www-form-urlencoded` body. Unlike a lenient
+/// decoder it refuses bytes that are not UTF-8 instead of replacing them:
+/// an altered answer must never be stored as if the officer had typed it.
+pub fn parse_fields(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let decode = |part: &[u8]| -> Result<String, ApiError> {
+        let spaced: Vec<u8> = part.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+        let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+        String::from_utf8(bytes).map_err(|_| ApiError::BadRequest("the form data is not valid UTF-8".into()))
+    };
+    body.split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &pair[pair.len()..]),
+            };
+            Ok((decode(name)?, decode(value)?))
+        })
+        .collect()
+}
+
 /// `POST /submit/<id>/<version>`: a form posted by a page without JavaScript.
 pub async fn submit_page(
     State(state): State<AppState>,
@@ -188,8 +209,7 @@ pub async fn submit_page(
     let result = async {
         require_content_type(&headers, "application/x-www-form-urlencoded")?;
         let bytes = read_body(body, state.config.max_body).await?;
-        let fields: Vec<(String, String)> =
-            form_urlencoded::parse(&bytes).map(|(name, value)| (name.into_owned(), value.into_owned())).collect();
+        let fields = parse_fields(&bytes)?;
         let form = version
             .parse::<u32>()
             .ok()
@@ -293,7 +313,10 @@ pub async fn receipt(State(state): State<AppState>, UrlPath(submission_id): UrlP
 /// else is revalidated. Hidden files are not served.
 pub async fn static_file(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
-    if path.split('/').any(|segment| segment.starts_with('.')) {
+    // Judge the path as the file server will read it: decoded (`%2e` is a
+    // dot, `%2F` a slash). Hidden files and folders are never served.
+    let decoded = percent_encoding::percent_decode_str(&path).decode_utf8_lossy();
+    if decoded.split(['/', '\\']).any(|segment| segment.starts_with('.')) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let immutable = path.starts_with("/assets/");
@@ -307,4 +330,20 @@ pub async fn static_file(State(state): State<AppState>, request: Request) -> Res
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_fields;
+
+    #[test]
+    fn form_data_is_decoded_strictly() {
+        let fields = parse_fields(b"a=1&b=x+y%C3%B3&c&d=&e=%26%3D").unwrap();
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(pairs, [("a", "1"), ("b", "x yó"), ("c", ""), ("d", ""), ("e", "&=")]);
+        // Latin-1 bytes, encoded or raw, are refused rather than replaced.
+        assert!(parse_fields(b"titulo=extorsi%F3n").is_err());
+        assert!(parse_fields(b"titulo=extorsi\xf3n").is_err());
+        assert!(parse_fields(b"").unwrap().is_empty());
+    }
 }

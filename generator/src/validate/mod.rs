@@ -53,7 +53,8 @@ pub struct FieldError {
     pub field: String,
     /// A stable code: `required`, `type`, `choice`, `choice_filter`, `min`,
     /// `max`, `max_length`, `constraint`, `min_instances`, `max_instances`,
-    /// `unknown_field`.
+    /// `unknown_field`; `malformed` (with an empty field) when the answers
+    /// are not a JSON object at all.
     pub code: &'static str,
     /// What to tell the officer, in the submission's language.
     pub message: String,
@@ -479,7 +480,7 @@ impl Reader<'_> {
             None => {
                 self.reading.errors.push(FieldError {
                     field: String::new(),
-                    code: "type",
+                    code: "malformed",
                     message: "the answers must be a JSON object".into(),
                 });
                 Ok(Instance::default())
@@ -901,7 +902,7 @@ fn check_question(
 fn unreadable(reader: &mut Reader<'_>, error: &serde_json::Error) -> Instance {
     reader.reading.errors.push(FieldError {
         field: String::new(),
-        code: "type",
+        code: "malformed",
         message: format!("the answers are not valid JSON: {error}"),
     });
     Instance::default()
@@ -1283,7 +1284,7 @@ required = true
         let form = form();
         for text in ["[]", "12", "\"x\"", "null", "{", "{\"consent\": tru}", "{} {}"] {
             let errors = validate(&form, Input::JsonText(text), "es", today()).unwrap_err();
-            assert_eq!(errors[0].code, "type", "{text}");
+            assert_eq!(errors[0].code, "malformed", "{text}");
         }
     }
 
