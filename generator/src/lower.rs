@@ -57,6 +57,9 @@ pub(crate) struct Lowerer<'a> {
     pub diagnostics: &'a mut Diagnostics,
     pub languages: &'a [String],
     pub default_language: &'a str,
+    /// The site's languages are not known (site.toml is missing or does not
+    /// say): accept texts in any language rather than report each one.
+    pub any_language: bool,
 }
 
 impl Lowerer<'_> {
@@ -77,6 +80,7 @@ impl Lowerer<'_> {
         for (lang, text) in &raw.entries {
             let lang_code = match lang {
                 None => self.default_language.to_owned(),
+                Some(lang) if self.any_language && is_language(&lang.value) => lang.value.clone(),
                 Some(lang) => {
                     if !self.languages.contains(&lang.value) {
                         let help =
@@ -106,7 +110,7 @@ impl Lowerer<'_> {
             return (Text(texts), false);
         }
         let Some(default) = texts.get(self.default_language).cloned() else {
-            if texts.is_empty() {
+            if texts.is_empty() || self.any_language {
                 return (Text(texts), false);
             }
             self.error(
@@ -209,6 +213,7 @@ pub(crate) fn site(raw: Option<&RawSite>, file: Option<FileId>, diagnostics: &mu
             }
             if !list.is_empty() {
                 config.languages = list;
+                config.languages_known = true;
             }
         }
         Some(langs) => error(diagnostics, "invalid-value", langs.span.clone(), "`languages` is empty".into()),
@@ -242,7 +247,13 @@ pub(crate) fn site(raw: Option<&RawSite>, file: Option<FileId>, diagnostics: &mu
 
     let languages = config.languages.clone();
     let default_language = config.default_language.clone();
-    let mut lower = Lowerer { file, diagnostics, languages: &languages, default_language: &default_language };
+    let mut lower = Lowerer {
+        file,
+        diagnostics,
+        languages: &languages,
+        default_language: &default_language,
+        any_language: !config.languages_known,
+    };
     config.title = lower.required_text(raw.title.as_ref(), "site", "title", raw.span.clone(), &raw.written);
     if let Some(collector) = &raw.collector {
         let url = collector.value.trim_end_matches('/');
@@ -252,6 +263,8 @@ pub(crate) fn site(raw: Option<&RawSite>, file: Option<FileId>, diagnostics: &mu
                 collector.span.clone(),
                 "`collector` must be an http(s) address, or \"\" for the same server",
             );
+        } else {
+            check_url_characters(&mut lower, collector, "`collector`");
         }
         config.collector = url.to_owned();
     }
@@ -269,6 +282,7 @@ pub(crate) fn site(raw: Option<&RawSite>, file: Option<FileId>, diagnostics: &mu
     if let Some(exit) = &raw.quick_exit {
         match &exit.url {
             Some(url) if url.value.starts_with("https://") || url.value.starts_with("http://") => {
+                check_url_characters(&mut lower, url, "the quick exit `url`");
                 let label = exit.label.as_ref().map(|raw| lower.text(raw, "quick exit label", true).0);
                 config.quick_exit = Some(QuickExit { url: url.value.clone(), label });
             }
@@ -283,6 +297,23 @@ pub(crate) fn site(raw: Option<&RawSite>, file: Option<FileId>, diagnostics: &mu
         }
     }
     config
+}
+
+/// Reports a character that has no place in an address written into pages
+/// (a space, a quote, `<`, `>` or a control character): the prefix check
+/// alone would let `https://x" onclick="...` through to an attribute.
+fn check_url_characters(lower: &mut Lowerer<'_>, url: &Sp<String>, what: &str) {
+    let Some(bad) = url.value.chars().find(|c| c.is_whitespace() || c.is_control() || "\"'`<>".contains(*c)) else {
+        return;
+    };
+    let shown = match bad {
+        ' ' => "a space".to_owned(),
+        _ if bad.is_whitespace() || bad.is_control() => format!("the invisible character U+{:04X}", u32::from(bad)),
+        _ => format!("`{bad}`"),
+    };
+    lower
+        .error("invalid-value", url.span.clone(), format!("{what} is not a valid address: it contains {shown}"))
+        .help = Some("an address has no spaces, quotes, `<`, `>` or control characters; write a space as %20".into());
 }
 
 /// A checked choice list and where it was defined.
@@ -306,6 +337,7 @@ pub(crate) fn lists(
             diagnostics,
             languages: &site.languages,
             default_language: &site.default_language,
+            any_language: !site.languages_known,
         };
         if !is_id(&raw.name.value) {
             lower
@@ -428,8 +460,10 @@ enum EntryKind {
 
 struct FormEnv<'a> {
     entries: &'a HashMap<String, Entry>,
-    lists: &'a BTreeMap<String, ChoiceList>,
-    ids: Vec<&'a str>,
+    /// Every list a question of the form may name, by the name questions
+    /// carry: shared, form-local, and inline (`#question_id`).
+    lists: &'a BTreeMap<&'a str, &'a ChoiceList>,
+    ids: &'a [&'a str],
 }
 
 impl Env for FormEnv<'_> {
@@ -447,7 +481,7 @@ impl Env for FormEnv<'_> {
     }
 
     fn ids(&self) -> Vec<&str> {
-        self.ids.clone()
+        self.ids.to_vec()
     }
 
     fn codes(&self, list: &str) -> Option<Vec<&str>> {
@@ -486,7 +520,8 @@ fn type_keys(kind: QuestionType) -> &'static [&'static str] {
         Text | Textarea | Email | Phone => &["max_length", "default"],
         Integer | Decimal | Date => &["min", "max", "default"],
         Time => &["default"],
-        YesNo => &["default", "appearance"],
+        // Yes and no always stand side by side: no appearance to choose.
+        YesNo => &["default"],
         SelectOne => &["choices", "choice_filter", "default", "appearance"],
         SelectMultiple => &["choices", "choice_filter", "default", "min", "max", "appearance"],
         Note => &[],
@@ -494,14 +529,15 @@ fn type_keys(kind: QuestionType) -> &'static [&'static str] {
     }
 }
 
-const COMMON_KEYS: &[&str] = &["id", "type", "label", "hint", "help", "relevant", "pii", "stats"];
-const ANSWER_KEYS: &[&str] = &["required", "constraint", "constraint_message"];
+const COMMON_KEYS: &[&str] = &["id", "type", "label", "relevant", "pii", "stats"];
+/// Keys of questions that are answered: not of notes (whose label is the
+/// text shown) nor of calculations (never shown).
+const ANSWER_KEYS: &[&str] = &["hint", "help", "required", "constraint", "constraint_message"];
 
 fn appearances(kind: QuestionType) -> &'static [&'static str] {
     match kind {
         QuestionType::SelectOne => &["dropdown", "horizontal", "search"],
         QuestionType::SelectMultiple => &["horizontal"],
-        QuestionType::YesNo => &["horizontal"],
         _ => &[],
     }
 }
@@ -515,8 +551,13 @@ pub(crate) fn form(
     diagnostics: &mut Diagnostics,
 ) -> Option<Manifest> {
     let errors_before = diagnostics.counts().0;
-    let mut lower =
-        Lowerer { file: raw.file, diagnostics, languages: &site.languages, default_language: &site.default_language };
+    let mut lower = Lowerer {
+        file: raw.file,
+        diagnostics,
+        languages: &site.languages,
+        default_language: &site.default_language,
+        any_language: !site.languages_known,
+    };
 
     // The header.
     let header = raw.header.clone().unwrap_or_default();
@@ -674,7 +715,11 @@ pub(crate) fn form(
             let list = match (&question.choices, kind.has_choices()) {
                 (Some(RawChoices::Named(name)), true) => match lookup_list(&name.value) {
                     Some(entry) => {
-                        used_lists.insert(name.value.clone(), entry.list.clone());
+                        // Cloned once per form, not once per question: a
+                        // long list may be named by many questions.
+                        if !used_lists.contains_key(&name.value) {
+                            used_lists.insert(name.value.clone(), entry.list.clone());
+                        }
                         if !used_list_files.contains(&entry.file) {
                             used_list_files.push(entry.file);
                         }
@@ -740,17 +785,16 @@ pub(crate) fn form(
         })
         .collect();
     let calc_order = calculation_order(&mut lower, &calc_nodes, raw);
+    // Built once: every calculation and question looks lists up here.
+    let all_lists = list_refs(&local, global, &used_lists);
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     for calc_id in &calc_order {
         let (node, _) = &calc_nodes[calc_id];
         let Some(entry) = entries.get(calc_id) else {
             continue;
         };
         let repeats = entry.repeats.clone();
-        let env = FormEnv {
-            entries: &entries,
-            lists: &used_lists_for(&entries, &local, global),
-            ids: ids.iter().map(String::as_str).collect(),
-        };
+        let env = FormEnv { entries: &entries, lists: &all_lists, ids: &id_refs };
         let context = Context { repeats: &repeats, self_type: None };
         if let Ok(checked) = check::check(node, &env, &context) {
             let list = match &node.kind {
@@ -771,8 +815,7 @@ pub(crate) fn form(
     }
 
     // Second walk: compile everything.
-    let all_lists = used_lists_for(&entries, &local, global);
-    let env = FormEnv { entries: &entries, lists: &all_lists, ids: ids.iter().map(String::as_str).collect() };
+    let env = FormEnv { entries: &entries, lists: &all_lists, ids: &id_refs };
     let mut sections = Vec::new();
     for (index, raw_section) in raw.sections.iter().enumerate() {
         let section_id = raw_section.id.as_ref().map(|i| i.value.clone()).unwrap_or_default();
@@ -792,37 +835,37 @@ pub(crate) fn form(
             .as_ref()
             .and_then(|e| compile_condition(&mut lower, &env, e, &container, None, "relevant"));
         let repeat = raw_section.repeat.as_ref().and_then(|r| {
+            // `min` and `max` are checked each on its own, so that a wrong
+            // `min` does not hide a wrong `max`.
             let min = r.min.as_ref().map_or(Some(0), |m| match u32::try_from(m.value) {
                 Ok(v) if v <= MAX_REPEAT => Some(v),
                 _ => {
                     lower.error("invalid-repeat", m.span.clone(), format!("`min` must be between 0 and {MAX_REPEAT}"));
                     None
                 }
-            })?;
-            let max = match &r.max {
-                None => None,
-                Some(m) => match u32::try_from(m.value) {
-                    Ok(v) if (1..=MAX_REPEAT).contains(&v) => {
-                        if v < min {
-                            lower.error(
-                                "invalid-repeat",
-                                m.span.clone(),
-                                format!("`max` ({v}) is less than `min` ({min})"),
-                            );
-                            return None;
-                        }
-                        Some(v)
-                    }
-                    _ => {
-                        lower.error(
-                            "invalid-repeat",
-                            m.span.clone(),
-                            format!("`max` must be between 1 and {MAX_REPEAT}"),
-                        );
-                        return None;
-                    }
-                },
+            });
+            let max = r.max.as_ref().map(|m| match u32::try_from(m.value) {
+                Ok(v) if (1..=MAX_REPEAT).contains(&v) => Some(v),
+                _ => {
+                    lower.error("invalid-repeat", m.span.clone(), format!("`max` must be between 1 and {MAX_REPEAT}"));
+                    None
+                }
+            });
+            let (min, max) = match (min, max) {
+                (Some(min), None) => (min, None),
+                (Some(min), Some(Some(max))) => (min, Some(max)),
+                _ => return None,
             };
+            if let (Some(max), Some(raw_max)) = (max, &r.max) {
+                if max < min {
+                    lower.error(
+                        "invalid-repeat",
+                        raw_max.span.clone(),
+                        format!("`max` ({max}) is less than `min` ({min})"),
+                    );
+                    return None;
+                }
+            }
             Some(Repeat { min, max })
         });
         let item_label = raw_section.item_label.as_ref().map(|t| lower.text(t, "item label", true).0);
@@ -909,14 +952,17 @@ pub(crate) fn form(
     })
 }
 
-fn used_lists_for(
-    entries: &HashMap<String, Entry>,
-    local: &BTreeMap<String, ListEntry>,
-    global: &BTreeMap<String, ListEntry>,
-) -> BTreeMap<String, ChoiceList> {
-    let _ = entries;
-    let mut all: BTreeMap<String, ChoiceList> = global.iter().map(|(k, v)| (k.clone(), v.list.clone())).collect();
-    all.extend(local.iter().map(|(k, v)| (k.clone(), v.list.clone())));
+/// The lists questions may name: shared ones, the form's own (which take
+/// precedence, and were reported if they clash), and inline ones, which
+/// `used` holds as `#question_id`.
+fn list_refs<'l>(
+    local: &'l BTreeMap<String, ListEntry>,
+    global: &'l BTreeMap<String, ListEntry>,
+    used: &'l BTreeMap<String, ChoiceList>,
+) -> BTreeMap<&'l str, &'l ChoiceList> {
+    let mut all: BTreeMap<&str, &ChoiceList> = global.iter().map(|(k, v)| (k.as_str(), &v.list)).collect();
+    all.extend(local.iter().map(|(k, v)| (k.as_str(), &v.list)));
+    all.extend(used.iter().filter(|(k, _)| k.starts_with('#')).map(|(k, v)| (k.as_str(), v)));
     all
 }
 
@@ -1034,6 +1080,15 @@ fn question(
                 "required" | "constraint" | "constraint_message" => {
                     format!("{} question takes no answer to check", a_kind(kind))
                 }
+                "hint" | "help" if kind == QuestionType::Note => {
+                    "a note shows only its label, which is markdown: write the text there".to_owned()
+                }
+                "hint" | "help" if kind == QuestionType::Calculate => {
+                    "a calculation is not shown on the page, so nobody would read it; use a TOML comment".to_owned()
+                }
+                "appearance" if kind == QuestionType::YesNo => {
+                    "yes and no are always shown side by side; remove the line".to_owned()
+                }
                 _ => {
                     format!("keys {} question takes beyond the common ones: {}", a_kind(kind), allowed_extra.join(", "))
                 }
@@ -1083,10 +1138,8 @@ fn question(
         }
         _ => (None, None),
     };
-    let self_typed = self_typed.map(|t| Typed {
-        ty: t.ty,
-        list: t.list.and_then(|name| env.lists.get_key_value(name).map(|(k, _)| k.as_str())),
-    });
+    let self_typed = self_typed
+        .map(|t| Typed { ty: t.ty, list: t.list.and_then(|name| env.lists.get_key_value(name).map(|(k, _)| *k)) });
     let constraint =
         raw.constraint.as_ref().and_then(|e| compile_condition(lower, env, e, repeats, self_typed, "constraint"));
     let (calculation, value_type) = match (&raw.calculation, kind) {
@@ -1108,7 +1161,7 @@ fn question(
         _ => (None, None),
     };
 
-    let list_def = list.as_deref().and_then(|name| env.lists.get(name));
+    let list_def = list.as_deref().and_then(|name| env.lists.get(name).copied());
     // Cascading choices.
     let mut choice_filter = BTreeMap::new();
     if let (Some(filter), true) = (&raw.choice_filter, kind.has_choices()) {
@@ -1140,7 +1193,38 @@ fn question(
                 }
             }
             match env.lookup(&target.value) {
-                Some(Symbol { kind: SymbolKind::Value(_), path, repeats: target_repeats }) if target.value != id => {
+                Some(Symbol { kind: SymbolKind::Value(typed), path, repeats: target_repeats })
+                    if target.value != id =>
+                {
+                    // The answer is compared with the choices' attribute,
+                    // which is a text: only a code or a text can match it.
+                    let target_kind = match &env.entries[&target.value].kind {
+                        EntryKind::Question { kind, .. } => Some(*kind),
+                        _ => None,
+                    };
+                    let texty = match target_kind {
+                        Some(QuestionType::SelectOne) => true,
+                        Some(QuestionType::Calculate) => typed.ty == Type::Text,
+                        _ => false,
+                    };
+                    if !texty {
+                        let what = match target_kind {
+                            Some(QuestionType::Calculate) => format!("a calculation that gives a {}", typed.ty.name()),
+                            Some(kind) => a_kind(kind),
+                            None => "not a question".to_owned(),
+                        };
+                        lower
+                            .error(
+                                "invalid-value",
+                                target.span.clone(),
+                                format!("`{}` is {what}, so its answer can never equal a choice's `{}`", target.value, attribute.value),
+                            )
+                            .help = Some(
+                            "`choice_filter` compares codes: name a select_one question (or a calculation that gives a text)"
+                                .into(),
+                        );
+                        continue;
+                    }
                     if !repeats.starts_with(target_repeats) {
                         lower.error(
                             "repeat-reference",
@@ -1200,12 +1284,12 @@ fn question(
         if allowed.contains(&a.value.as_str()) {
             return Some(a.value.clone());
         }
-        let help = if allowed.is_empty() {
-            format!("{} question has no appearances", a_kind(kind))
-        } else {
-            did_you_mean(&a.value, allowed.iter().copied())
-                .unwrap_or_else(|| format!("for {} question: {}", a_kind(kind), allowed.join(", ")))
-        };
+        if allowed.is_empty() {
+            // The key itself does not apply, which was reported above.
+            return None;
+        }
+        let help = did_you_mean(&a.value, allowed.iter().copied())
+            .unwrap_or_else(|| format!("for {} question: {}", a_kind(kind), allowed.join(", ")));
         lower
             .error(
                 "invalid-value",

@@ -73,12 +73,18 @@ pub struct Messages {
     pub too_early: &'static str,
     /// Validation: later than `max`.
     pub too_late: &'static str,
-    /// Validation: fewer choices than `min`.
+    /// Validation: fewer choices than `min` (plural; see [`fill`]).
     pub too_few_choices: &'static str,
-    /// Validation: more choices than `max`.
+    /// [`Messages::too_few_choices`] when `min` is 1.
+    pub too_few_choices_one: &'static str,
+    /// Validation: more choices than `max` (plural; see [`fill`]).
     pub too_many_choices: &'static str,
-    /// Validation: longer than `max_length`.
+    /// [`Messages::too_many_choices`] when `max` is 1.
+    pub too_many_choices_one: &'static str,
+    /// Validation: longer than `max_length` (plural; see [`fill`]).
     pub too_long: &'static str,
+    /// [`Messages::too_long`] when `max_length` is 1.
+    pub too_long_one: &'static str,
     /// Validation: a constraint without its own message failed.
     pub constraint: &'static str,
     /// Validation: fewer instances than `min`.
@@ -126,8 +132,11 @@ const ES: Messages = Messages {
     too_early: "La fecha no puede ser anterior a {}.",
     too_late: "La fecha no puede ser posterior a {}.",
     too_few_choices: "Elija al menos {} opciones.",
+    too_few_choices_one: "Elija al menos {} opción.",
     too_many_choices: "Elija como máximo {} opciones.",
+    too_many_choices_one: "Elija como máximo {} opción.",
     too_long: "Escriba como máximo {} caracteres.",
+    too_long_one: "Escriba como máximo {} carácter.",
     constraint: "La respuesta no es válida.",
     too_few_instances: "Añada al menos {}.",
     too_many_instances: "Puede añadir como máximo {}.",
@@ -170,8 +179,11 @@ const EN: Messages = Messages {
     too_early: "The date cannot be before {}.",
     too_late: "The date cannot be after {}.",
     too_few_choices: "Choose at least {} options.",
+    too_few_choices_one: "Choose at least {} option.",
     too_many_choices: "Choose at most {} options.",
+    too_many_choices_one: "Choose at most {} option.",
     too_long: "Enter at most {} characters.",
+    too_long_one: "Enter at most {} character.",
     constraint: "The answer is not valid.",
     too_few_instances: "Add at least {}.",
     too_many_instances: "You can add at most {}.",
@@ -187,7 +199,48 @@ pub fn for_language(lang: &str) -> &'static Messages {
     }
 }
 
-/// Fills the `{}` of a message.
+/// Fills the `{}` of a message. When the value is 1 and the message is one
+/// that counts things ("at least {} options"), its singular form is used
+/// ("at least 1 option"), so callers need not choose.
 pub fn fill(template: &str, value: impl std::fmt::Display) -> String {
-    template.replacen("{}", &value.to_string(), 1)
+    let value = value.to_string();
+    let template = if value == "1" { singular(template).unwrap_or(template) } else { template };
+    template.replacen("{}", &value, 1)
+}
+
+/// The singular form of a counting message of any language, by its plural.
+pub fn singular(plural: &str) -> Option<&'static str> {
+    [&ES, &EN].into_iter().find_map(|t| {
+        [
+            (t.too_few_choices, t.too_few_choices_one),
+            (t.too_many_choices, t.too_many_choices_one),
+            (t.too_long, t.too_long_one),
+        ]
+        .into_iter()
+        .find_map(|(many, one)| (many == plural).then_some(one))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        assert_eq!(fill(ES.too_few_choices, 1), "Elija al menos 1 opción.");
+        assert_eq!(fill(ES.too_few_choices, 2), "Elija al menos 2 opciones.");
+        assert_eq!(fill(ES.too_many_choices, 1), "Elija como máximo 1 opción.");
+        assert_eq!(fill(ES.too_long, 1), "Escriba como máximo 1 carácter.");
+        assert_eq!(fill(EN.too_few_choices, 1), "Choose at least 1 option.");
+        assert_eq!(fill(EN.too_many_choices, 3), "Choose at most 3 options.");
+        assert_eq!(fill(EN.too_long, 1), "Enter at most 1 character.");
+        assert_eq!(fill(EN.too_long, 10), "Enter at most 10 characters.");
+    }
+
+    #[test]
+    fn other_messages_are_filled_as_written() {
+        assert_eq!(fill(EN.too_small, 1), "The lowest value is 1.");
+        assert_eq!(fill(ES.too_few_instances, 1), "Añada al menos 1.");
+        assert_eq!(fill("{} and {}", 1), "1 and {}");
+    }
 }

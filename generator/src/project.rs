@@ -39,6 +39,10 @@ pub struct SiteConfig {
     pub long_list_threshold: usize,
     /// The "exit this page" control, if wanted.
     pub quick_exit: Option<QuickExit>,
+    /// Whether `languages` came from site.toml. When not (the file is
+    /// missing or wrong, which is reported), forms are still checked, with
+    /// texts in any language accepted.
+    pub(crate) languages_known: bool,
 }
 
 /// The "exit this page" control.
@@ -62,6 +66,7 @@ impl SiteConfig {
             drafts: true,
             long_list_threshold: 300,
             quick_exit: None,
+            languages_known: false,
         }
     }
 }
@@ -217,6 +222,10 @@ pub fn check_sources(dir: &Path, inputs: Vec<(String, std::io::Result<String>)>)
             Kind::Form => raw_forms.push(reader.form(table, span.clone())),
         }
     }
+    // The raw structures own what they need: free the parsed TOML now, so
+    // that lowering reuses its memory rather than asking the system for more.
+    let parsed_any = !tables.is_empty();
+    drop(tables);
     let mut registry = BTreeMap::new();
     lower::lists(&raw_lists, &site, &mut registry, &mut diagnostics);
 
@@ -243,7 +252,7 @@ pub fn check_sources(dir: &Path, inputs: Vec<(String, std::io::Result<String>)>)
     forms.sort_by(|a, b| a.manifest.id.cmp(&b.manifest.id));
     // A form file with a TOML syntax error was reported already; only a
     // folder without any form file is missing one.
-    if !parsed.iter().any(|(_, kind)| *kind == Kind::Form) && !tables.is_empty() {
+    if !parsed.iter().any(|(_, kind)| *kind == Kind::Form) && parsed_any {
         diagnostics.push(
             Diagnostic::folder_error("missing-file", format!("there is no form in `{}`", dir.display()))
                 .with_help("add a form file, e.g. forms/caso.toml with [form] and [[section]] tables"),

@@ -445,26 +445,46 @@ impl<'e> Checker<'e, '_> {
         if codes.contains(&code.as_str()) {
             return;
         }
-        let help = did_you_mean(code, codes.iter().copied())
-            .or_else(|| Some(format!("the codes of `{list}` are listed in its file under `value`")));
-        self.error_help("unknown-code", format!("the list `{list}` has no code `{code}`"), node.span.clone(), help);
+        // Inline choices are registered as `#question_id`.
+        let (message, fallback) = match list.strip_prefix('#') {
+            Some(question) => (
+                format!("the choices of `{question}` have no code `{code}`"),
+                format!("the codes are the `value`s of the `choices` of `{question}`"),
+            ),
+            None => (
+                format!("the list `{list}` has no code `{code}`"),
+                format!("the codes of `{list}` are listed in its file under `value`"),
+            ),
+        };
+        let help = did_you_mean(code, codes.iter().copied()).or(Some(fallback));
+        self.error_help("unknown-code", message, node.span.clone(), help);
     }
 
     fn arity(&mut self, func: Func, args: &[Node], allowed: &[usize], span: Range<usize>) -> Option<()> {
         if allowed.contains(&args.len()) {
             return Some(());
         }
+        let mut counts: Vec<usize> = allowed.to_vec();
+        counts.sort_unstable();
+        let counts = match counts.as_slice() {
+            [one] => one.to_string(),
+            [first @ .., last] => {
+                format!("{} or {last}", first.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
+            }
+            [] => "no".to_owned(),
+        };
+        let plural = if allowed == [1] { "" } else { "s" };
+        let help = match func {
+            Func::If => "write `if(condition, value_if_true, value_if_false)`, or `if(condition, value_if_true)` \
+                         (empty when the condition is false)"
+                .to_owned(),
+            _ => format!("write `{}`", func.signature()),
+        };
         self.error_help(
             "expr-type",
-            format!(
-                "`{}` takes {} argument{}, not {}",
-                func.name(),
-                allowed[0],
-                if allowed[0] == 1 { "" } else { "s" },
-                args.len()
-            ),
+            format!("`{}` takes {counts} argument{plural}, not {}", func.name(), args.len()),
             span,
-            Some(format!("write `{}`", func.signature())),
+            Some(help),
         );
         None
     }
