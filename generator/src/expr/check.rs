@@ -873,6 +873,118 @@ mod tests {
         assert!(run("act_type = 'robo'", &["acts".to_owned()], None).is_ok());
     }
 
+    fn ty(input: &str) -> Type {
+        top(input).unwrap_or_else(|errors| panic!("{input}: {errors:?}")).1
+    }
+
+    fn message(input: &str) -> String {
+        top(input).expect_err(input)[0].message.clone()
+    }
+
+    #[test]
+    fn every_operator_has_a_result_type() {
+        for input in ["consent or age > 1", "consent and consent", "not consent"] {
+            assert_eq!(ty(input), Type::Bool, "{input}");
+        }
+        for op in ["=", "!=", "<", "<=", ">", ">="] {
+            assert_eq!(ty(&format!("age {op} 1")), Type::Bool, "{op}");
+            assert_eq!(ty(&format!("weight {op} 1")), Type::Bool, "{op}");
+            assert_eq!(ty(&format!("born {op} date('2024-01-01')")), Type::Bool, "{op}");
+            assert_eq!(ty(&format!("start {op} time('08:00')")), Type::Bool, "{op}");
+        }
+        for op in ["=", "!="] {
+            assert_eq!(ty(&format!("name {op} 'Ana'")), Type::Bool, "{op}");
+            assert_eq!(ty(&format!("consent {op} true")), Type::Bool, "{op}");
+        }
+        assert_eq!(ty("age - 1"), Type::Integer);
+        assert_eq!(ty("age - 0.5"), Type::Decimal);
+        assert_eq!(ty("weight * 2"), Type::Decimal);
+        assert_eq!(ty("age / age"), Type::Decimal, "a division may have a fraction");
+        assert_eq!(ty("-age"), Type::Integer);
+        assert_eq!(ty("30 + born"), Type::Date);
+        assert_eq!(ty("(age + 1) * 2"), Type::Integer);
+    }
+
+    #[test]
+    fn every_function_has_a_result_type() {
+        assert_eq!(ty("today()"), Type::Date);
+        assert_eq!(ty("date('2024-02-29')"), Type::Date);
+        assert_eq!(ty("time('23:59')"), Type::Time);
+        assert_eq!(ty("selected(sex, 'mujer')"), Type::Bool);
+        assert_eq!(ty("selected(langs, 'es')"), Type::Bool);
+        assert_eq!(ty("count(acts)"), Type::Integer);
+        assert_eq!(ty("count_selected(langs)"), Type::Integer);
+        assert_eq!(ty("answered(langs)"), Type::Bool);
+        assert_eq!(ty("answered(born)"), Type::Bool);
+        assert_eq!(ty("len(name)"), Type::Integer);
+        assert_eq!(ty("years_between(born, today())"), Type::Integer);
+        assert_eq!(ty("if(consent, 1, 2)"), Type::Integer);
+        assert_eq!(ty("if(consent, 1.5)"), Type::Decimal);
+        assert_eq!(ty("if(consent, born, today())"), Type::Date);
+        assert_eq!(ty("sum(amount)"), Type::Decimal);
+    }
+
+    #[test]
+    fn self_value_has_the_type_of_the_constrained_question() {
+        let integer = Some(Typed::plain(Type::Integer));
+        assert!(run(". >= 0 and . <= 120", &[], integer).is_ok());
+        assert_eq!(run(". = 'x'", &[], integer).unwrap_err()[0].code, "expr-type");
+        let choice = Some(Typed { ty: Type::Text, list: Some("sex") });
+        assert!(run("selected(., 'mujer') or . = 'hombre'", &[], choice).is_ok());
+        assert_eq!(run(". = 'mujr'", &[], choice).unwrap_err()[0].code, "unknown-code");
+        let multi = Some(Typed { ty: Type::Multi, list: Some("langs") });
+        assert!(run("count_selected(.) <= 2 and not(selected(., 'en'))", &[], multi).is_ok());
+        assert_eq!(run("selected(., 'fr')", &[], multi).unwrap_err()[0].code, "unknown-code");
+    }
+
+    #[test]
+    fn more_type_errors() {
+        for input in [
+            "consent or age",
+            "age / name",
+            "name - 1",
+            "start + 1",
+            "consent < true",
+            "langs < 1",
+            "start = born",
+            "answered('x')",
+            "count_selected(1)",
+            "count(1)",
+            "sum(1)",
+            "selected(langs)",
+            "years_between(born)",
+            "len()",
+            "if(consent)",
+            "if(consent, 1, 2, 3)",
+            "if(consent, born, 1)",
+        ] {
+            assert_eq!(error_code(input), "expr-type", "{input}");
+        }
+    }
+
+    #[test]
+    fn arity_messages_say_how_many_arguments() {
+        assert_eq!(message("if(consent)"), "`if` takes 2 or 3 arguments, not 1");
+        assert_eq!(message("if(consent, 1, 2, 3)"), "`if` takes 2 or 3 arguments, not 4");
+        assert_eq!(message("len()"), "`len` takes 1 argument, not 0");
+        assert_eq!(message("today(1)"), "`today` takes 0 arguments, not 1");
+        assert_eq!(message("selected(langs)"), "`selected` takes 2 arguments, not 1");
+        let help = top("if(consent)").unwrap_err()[0].help.clone().unwrap_or_default();
+        assert!(help.contains("if(condition, value_if_true)"), "{help}");
+    }
+
+    #[test]
+    fn type_error_messages_name_both_types() {
+        assert_eq!(message("age + name"), "cannot add a whole number and a text");
+        assert_eq!(message("born = '2024-01-01'"), "cannot compare a date with a text");
+        assert_eq!(message("name < 'b'"), "a text has no order; only numbers, dates and times can use < <= > >=");
+        assert_eq!(
+            message("if(consent, 1, 'x')"),
+            "both results of `if` must have the same type, not a whole number and a text"
+        );
+        assert_eq!(message("not age"), "`not` needs a yes/no value, but this is a whole number");
+    }
+
     #[test]
     fn all_errors_of_an_expression_are_reported() {
         let errors = top("agee > 1 and namee = 'x'").unwrap_err();
