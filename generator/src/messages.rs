@@ -95,6 +95,28 @@ pub struct Messages {
     pub unknown_field: &'static str,
     /// Validation: a repeat that is not a list of objects.
     pub invalid_repeat: &'static str,
+    /// Browser: heading of the receipt once a case is delivered.
+    pub received: &'static str,
+    /// Browser: the receipt's reference; `{}` = the reference.
+    pub reference: &'static str,
+    /// Browser: link from a receipt back to a blank form.
+    pub another: &'static str,
+    /// Browser: the case could not be sent now and waits in the outbox.
+    pub queued: &'static str,
+    /// Browser: the collector refused the case; `{}` = the HTTP status.
+    pub held: &'static str,
+    /// Browser: the case could be neither sent nor kept on the device.
+    pub not_saved: &'static str,
+    /// Browser: outbox status, cases waiting; `{}` = how many.
+    pub waiting: &'static str,
+    /// Browser: outbox status, cases refused; `{}` = how many.
+    pub attention: &'static str,
+    /// Browser: outbox status, a case delivered in the background; `{}` = its reference.
+    pub delivered: &'static str,
+    /// Browser: a draft was restored; `{}` = when it was saved.
+    pub draft: &'static str,
+    /// Browser: the button that discards a restored draft.
+    pub discard: &'static str,
 }
 
 const ES: Messages = Messages {
@@ -142,6 +164,17 @@ const ES: Messages = Messages {
     too_many_instances: "Puede añadir como máximo {}.",
     unknown_field: "Este campo no existe en el formulario.",
     invalid_repeat: "Se esperaba una lista de elementos.",
+    received: "Caso recibido",
+    reference: "Referencia: {}",
+    another: "Registrar otro caso",
+    queued: "Guardado en este dispositivo; se enviará al haber conexión.",
+    held: "Rechazado (HTTP {}); guardado en este dispositivo.",
+    not_saved: "No se pudo enviar ni guardar.",
+    waiting: "Casos por enviar: {}",
+    attention: "con problemas: {}",
+    delivered: "Caso enviado: {}",
+    draft: "Se recuperó un borrador guardado en este dispositivo ({}).",
+    discard: "Descartar borrador",
 };
 
 const EN: Messages = Messages {
@@ -189,6 +222,17 @@ const EN: Messages = Messages {
     too_many_instances: "You can add at most {}.",
     unknown_field: "The form has no such field.",
     invalid_repeat: "A list of items was expected.",
+    received: "Case received",
+    reference: "Reference: {}",
+    another: "Record another case",
+    queued: "Saved on this device; it will be sent when online.",
+    held: "Refused (HTTP {}); kept on this device.",
+    not_saved: "Could not send or save.",
+    waiting: "Cases waiting to be sent: {}",
+    attention: "with problems: {}",
+    delivered: "Case delivered: {}",
+    draft: "A draft saved on this device was restored ({}).",
+    discard: "Discard draft",
 };
 
 /// The built-in words of a language (English where there is no table).

@@ -11,9 +11,9 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import {
   evaluate, instance, isEmpty, parseDate, parseTime, formatDate, formatTime, toJson, validate, prepare, answersOf,
-  evaluateForm, backoff, retryable, renameAttr, uuid, rfc3339, todayDate, fold, compareText, dayNumber,
-  dateFromDays, yearsBetween, addDays,
+  evaluateForm, backoff, retryable, todayDate, fold, compareText, dayNumber, dateFromDays, yearsBetween, addDays,
 } from '../../generator/src/site/assets/runtime.js'
+import { renameAttr, uuid, rfc3339 } from '../../generator/src/site/assets/more.js'
 
 const read = path => JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8'))
 const vectors = read('../conformance/vectors.json')

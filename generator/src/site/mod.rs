@@ -32,6 +32,17 @@ const TEMPLATES: [(&str, &str); 5] = [
 ];
 
 const CSS: &str = include_str!("assets/constancia.css");
+/// The browser runtime as pages load it: `runtime.js` minified by
+/// `npm run minify` (a Node test fails when the copy is stale).
+const RUNTIME: &str = include_str!("assets/runtime.min.js");
+/// The part of the runtime that a form page loads on its first focus
+/// (`more.js`, minified the same way).
+const RUNTIME_MORE: &str = include_str!("assets/more.min.js");
+const SERVICE_WORKER: &str = include_str!("assets/sw.js");
+
+/// What `sw.js` holds in place of the build id and of the files to precache.
+const BUILD_PLACEHOLDER: &str = "\"__CONSTANCIA_BUILD__\"";
+const PRECACHE_PLACEHOLDER: &str = "[\"__CONSTANCIA_PRECACHE__\"]";
 
 /// The file that marks a folder as written by `constancia build`, so that
 /// stale files are only ever removed from a folder we own.
@@ -133,25 +144,32 @@ pub fn render(project: &Project, tera: &Tera) -> Result<Outputs, BuildError> {
     let mut outputs = Outputs::new();
     let css_name = format!("constancia.{}.css", content_hash(CSS.as_bytes()));
     outputs.insert(format!("assets/{css_name}"), CSS.as_bytes().to_vec());
-    let assets = view::Assets { css: css_name, js: None };
+    let js_name = format!("runtime.{}.js", content_hash(RUNTIME.as_bytes()));
+    outputs.insert(format!("assets/{js_name}"), RUNTIME.as_bytes().to_vec());
+    let more_name = format!("more.{}.js", content_hash(RUNTIME_MORE.as_bytes()));
+    outputs.insert(format!("assets/{more_name}"), RUNTIME_MORE.as_bytes().to_vec());
+    let assets = view::Assets { css: css_name, js: Some(js_name), more: more_name };
 
+    let mut list_urls = view::ListUrls::new();
     for form in &project.forms {
         let manifest = &form.manifest;
         outputs
             .insert(format!("forms/{}/{}.json", manifest.id, manifest.version), manifest.to_json_string().into_bytes());
-        // Long lists: one asset per list and language, loaded on demand.
-        for (name, list) in &manifest.lists {
-            if !list.long {
-                continue;
-            }
+        // Lists behind a picker: one asset per list and language, loaded
+        // when the question is reached. A shared list used by several
+        // forms is one asset.
+        for (stem, list) in view::picker_lists(manifest) {
             for lang in &project.site.languages {
+                if list_urls.contains_key(&(stem.clone(), lang.clone())) {
+                    continue;
+                }
                 let body = view::list_asset(list, lang);
-                let file = format!("{}.{lang}.{}.json", view::list_file_stem(name), content_hash(body.as_bytes()));
-                outputs.insert(format!("assets/lists/{file}"), body.into_bytes());
+                let path = format!("assets/lists/{stem}.{lang}.{}.json", content_hash(body.as_bytes()));
+                outputs.insert(path.clone(), body.into_bytes());
+                list_urls.insert((stem.clone(), lang.clone()), path);
             }
         }
     }
-    let list_urls = view::list_urls(&outputs);
 
     for lang in &project.site.languages {
         for form in &project.forms {
@@ -166,9 +184,32 @@ pub fn render(project: &Project, tera: &Tera) -> Result<Outputs, BuildError> {
     let context = view::root_page(project, &assets);
     let html = tera.render("root.html", &context).map_err(|e| tera_error("root.html", &e))?;
     outputs.insert("index.html".into(), html.into_bytes());
+    let service_worker = service_worker(&outputs);
+    outputs.insert("sw.js".into(), service_worker.into_bytes());
     outputs.insert(MARKER.into(), b"Written by `constancia build`. Files here are replaced on every build.\n".to_vec());
     tracing::debug!(files = outputs.len(), elapsed_ms = started.elapsed().as_millis() as u64, "rendered the site");
     Ok(outputs)
+}
+
+/// `sw.js` for the pages and assets rendered so far: every file but the
+/// manifests (pages do not read them), precached under a build id that is a
+/// hash of those files' paths and bytes, so it changes exactly when one of
+/// them does and a rebuild of the same input writes the same `sw.js`.
+fn service_worker(outputs: &Outputs) -> String {
+    let files: Vec<&str> =
+        outputs.keys().map(String::as_str).filter(|path| !path.starts_with("forms/") && *path != MARKER).collect();
+    let mut hasher = Sha256::new();
+    for path in &files {
+        let bytes = &outputs[*path];
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    }
+    let build: String = hasher.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    SERVICE_WORKER
+        .replacen(BUILD_PLACEHOLDER, &serde_json::to_string(&build).expect("a string serializes"), 1)
+        .replacen(PRECACHE_PLACEHOLDER, &serde_json::to_string(&files).expect("paths serialize"), 1)
 }
 
 /// Checks, renders and writes the site.
@@ -257,4 +298,132 @@ pub fn write(out: &Path, outputs: &Outputs) -> Result<BuildSummary, BuildError> 
         let _ = std::fs::remove_dir(&dir);
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{BUILD_PLACEHOLDER, Outputs, PRECACHE_PLACEHOLDER, SERVICE_WORKER, render, templates};
+    use crate::project::{Project, check_sources};
+
+    /// Eleven choices: long for a site whose threshold is 10.
+    fn eleven(prefix: &str) -> String {
+        (0..11)
+            .map(|i| format!("{{ value = \"{prefix}{i}\", label = \"{prefix} {i}\" }}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn project(files: &[(&str, String)]) -> Project {
+        let mut inputs: Vec<(String, std::io::Result<String>)> = vec![(
+            "f/site.toml".into(),
+            Ok("[site]\ntitle = \"t\"\ndefault_language = \"es\"\nlanguages = [\"es\"]\nlong_list_threshold = 10\n"
+                .into()),
+        )];
+        inputs.extend(files.iter().map(|(path, text)| ((*path).to_owned(), Ok(text.clone()))));
+        let project = check_sources(Path::new("f"), inputs);
+        assert!(!project.diagnostics.has_errors(), "{:?}", project.diagnostics);
+        project
+    }
+
+    fn form(id: &str, questions: &str) -> String {
+        format!(
+            "[form]\nid = \"{id}\"\nversion = 1\ntitle = \"{id}\"\n\n[[section]]\nid = \"s\"\ntitle = \"s\"\n{questions}"
+        )
+    }
+
+    fn build(project: &Project) -> Outputs {
+        render(project, &templates(Path::new("/nonexistent")).expect("templates")).expect("renders")
+    }
+
+    fn page<'a>(outputs: &'a Outputs, path: &str) -> &'a str {
+        std::str::from_utf8(&outputs[path]).expect("UTF-8")
+    }
+
+    #[test]
+    fn list_assets_never_share_a_name() {
+        // An inline list on a question `x` in two forms, and a shared list `x`.
+        let inline = |prefix: &str| {
+            format!(
+                "\n[[section.question]]\nid = \"x\"\ntype = \"select_one\"\nlabel = \"x\"\nchoices = [{}]\n",
+                eleven(prefix)
+            )
+        };
+        let shared = "\n[[section.question]]\nid = \"y\"\ntype = \"select_one\"\nlabel = \"y\"\nchoices = \"x\"\n";
+        let project = project(&[
+            ("f/a.toml", form("a", &(inline("a") + shared))),
+            ("f/b.toml", form("b", &inline("b"))),
+            ("f/lists/x.toml", format!("[lists.x]\nchoices = [{}]\n", eleven("shared"))),
+        ]);
+        let outputs = build(&project);
+        let lists: Vec<&String> = outputs.keys().filter(|p| p.starts_with("assets/lists/")).collect();
+        assert_eq!(lists.len(), 3, "{lists:?}");
+        for (stem, code, page_path, field) in [
+            ("a-x.es.", "a0", "es/a/index.html", "f-x"),
+            ("b-x.es.", "b0", "es/b/index.html", "f-x"),
+            ("x.es.", "shared0", "es/a/index.html", "f-y"),
+        ] {
+            let asset = lists.iter().find(|p| p.starts_with(&format!("assets/lists/{stem}"))).expect(stem);
+            assert!(page(&outputs, asset).contains(&format!("\"{code}\"")), "{asset} holds its own list");
+            let html = page(&outputs, page_path);
+            let input = html.split(&format!("id=\"{field}\"")).nth(1).expect(field);
+            assert!(
+                input.split('>').next().unwrap().contains(&format!("data-list=\"../../{asset}\"")),
+                "{page_path} {field}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_search_question_gets_a_list_asset_even_on_a_short_list() {
+        let question = "\n[[section.question]]\nid = \"q\"\ntype = \"select_one\"\nlabel = \"q\"\nappearance = \"search\"\nchoices = [{ value = \"1\", label = \"uno\" }, { value = \"2\", label = \"dos\" }]\n";
+        let outputs = build(&project(&[("f/a.toml", form("a", question))]));
+        let asset =
+            outputs.keys().find(|p| p.starts_with("assets/lists/a-q.es.")).expect("an asset for the search list");
+        assert_eq!(page(&outputs, asset), r#"[["1","uno"],["2","dos"]]"#);
+        let html = page(&outputs, "es/a/index.html");
+        assert!(html.contains(&format!("data-list=\"../../{asset}\"")), "the field names its list");
+        assert!(html.contains(&format!("\"list\":\"../../{asset}\"")), "the rules name its list");
+        assert!(!html.contains("type=\"radio\""), "no radio buttons for a search question");
+    }
+
+    #[test]
+    fn the_service_worker_precaches_every_page_and_asset_under_a_build_id() {
+        assert!(SERVICE_WORKER.contains(BUILD_PLACEHOLDER) && SERVICE_WORKER.contains(PRECACHE_PLACEHOLDER));
+        let question = "\n[[section.question]]\nid = \"q\"\ntype = \"text\"\nlabel = \"q\"\n";
+        let outputs = build(&project(&[("f/a.toml", form("a", question))]));
+        let sw = page(&outputs, "sw.js");
+        assert!(!sw.contains("__CONSTANCIA_"), "placeholders replaced");
+        let files = sw.split("const FILES = ").nth(1).and_then(|rest| rest.lines().next()).expect("FILES");
+        let files: Vec<String> = serde_json::from_str(files).expect("a JSON array");
+        let expected: Vec<&String> =
+            outputs.keys().filter(|p| !p.starts_with("forms/") && *p != "sw.js" && *p != super::MARKER).collect();
+        assert_eq!(files.iter().collect::<Vec<_>>(), expected);
+        assert!(files.iter().any(|f| f.starts_with("assets/runtime.") && f.ends_with(".js")));
+        assert!(files.contains(&"es/a/index.html".to_owned()) && files.contains(&"index.html".to_owned()));
+        let build_id = |outputs: &Outputs| {
+            page(outputs, "sw.js").split("const BUILD = ").nth(1).and_then(|r| r.lines().next()).unwrap().to_owned()
+        };
+        // The same input gives the same build; another page, another build.
+        let again = build(&project(&[("f/a.toml", form("a", question))]));
+        assert_eq!(build_id(&outputs), build_id(&again));
+        let relabelled = question.replace("label = \"q\"", "label = \"r\"");
+        let other = build(&project(&[("f/a.toml", form("a", &relabelled))]));
+        assert_ne!(build_id(&outputs), build_id(&other));
+    }
+
+    #[test]
+    fn every_page_loads_the_runtime_and_pages_without_a_form_carry_its_status_texts() {
+        let question = "\n[[section.question]]\nid = \"q\"\ntype = \"text\"\nlabel = \"q\"\n";
+        let outputs = build(&project(&[("f/a.toml", form("a", question))]));
+        let runtime = outputs.keys().find(|p| p.starts_with("assets/runtime.")).expect("the runtime");
+        assert!(!page(&outputs, runtime).contains("Por enviar"), "the interim texts are gone");
+        for (path, root) in [("index.html", ""), ("es/index.html", "../"), ("es/a/index.html", "../../")] {
+            let html = page(&outputs, path);
+            assert!(html.contains(&format!("<script type=\"module\" src=\"{root}{runtime}\"></script>")), "{path}");
+            assert_eq!(html.matches("id=\"constancia-rules\"").count(), 1, "{path}");
+        }
+        assert!(page(&outputs, "es/index.html").contains(r#"{"messages":{"attention":"con problemas: {}","delivered":"Caso enviado: {}","waiting":"Casos por enviar: {}"}}"#));
+    }
 }

@@ -6,12 +6,11 @@
 //! get the accessibility wiring wrong by accident. Texts stay plain strings;
 //! tera escapes them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::Outputs;
 use super::markdown::to_html;
 use crate::expr::Expr;
 use crate::manifest::{ChoiceList, Manifest, Question, QuestionType, Section};
@@ -25,6 +24,9 @@ pub struct Assets {
     pub css: String,
     /// The browser runtime, when there is one.
     pub js: Option<String>,
+    /// The part of the runtime a form page loads on demand (its name, in the
+    /// same folder as the runtime).
+    pub more: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,16 +80,22 @@ struct Page<'a, T: Serialize> {
     assets: &'a Assets,
     alternates: Vec<LanguageLink>,
     quick_exit: Option<QuickExitView>,
+    /// The runtime's texts on a page without a form, written by
+    /// `base.html` as the `constancia-rules` element (form pages carry all
+    /// of them in their rules).
+    status: Option<String>,
     #[serde(flatten)]
     body: T,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn page<'a, T: Serialize>(
     project: &'a Project,
     lang: &'a str,
     root: &'static str,
     assets: &'a Assets,
     alternates: Vec<LanguageLink>,
+    status: Option<String>,
     body: T,
 ) -> tera::Context {
     let t = messages::for_language(lang);
@@ -102,6 +110,7 @@ fn page<'a, T: Serialize>(
             url: exit.url.clone(),
             label: exit.label.as_ref().map_or(t.quick_exit.to_owned(), |l| l.get(lang).to_owned()),
         }),
+        status,
         body,
     };
     tera::Context::from_serialize(page).expect("view models always serialize")
@@ -129,7 +138,8 @@ pub fn root_page(project: &Project, assets: &Assets) -> tera::Context {
         .iter()
         .map(|l| LanguageLink { lang: l.clone(), name: messages::for_language(l).language_name, href: format!("{l}/") })
         .collect();
-    page(project, &project.site.default_language, "", assets, Vec::new(), Body { languages })
+    let lang = &project.site.default_language;
+    page(project, lang, "", assets, Vec::new(), Some(status_rules(lang)), Body { languages })
 }
 
 /// The index of forms in one language.
@@ -154,7 +164,7 @@ pub fn index_page(project: &Project, lang: &str, assets: &Assets) -> tera::Conte
         })
         .collect();
     let alternates = alternates(project, lang, |l| format!("../{l}/"));
-    page(project, lang, "../", assets, alternates, Body { forms })
+    page(project, lang, "../", assets, alternates, Some(status_rules(lang)), Body { forms })
 }
 
 #[derive(Debug, Serialize)]
@@ -166,9 +176,11 @@ struct FormView {
     action: String,
 }
 
+/// One radio button or checkbox (wrapped in its label, so it needs no id:
+/// the template gives the first of a group `input_id`, the target of error
+/// links), or one `<option>`.
 #[derive(Debug, Serialize)]
 struct ChoiceView {
-    id: String,
     value: String,
     label: String,
     checked: bool,
@@ -189,11 +201,9 @@ struct QuestionView {
     hint: Option<String>,
     help_html: Option<String>,
     optional: bool,
-    conditional: bool,
     describedby: Option<String>,
     value: Option<String>,
     inputmode: Option<&'static str>,
-    autocomplete: Option<&'static str>,
     max_length: Option<u32>,
     min: Option<String>,
     max: Option<String>,
@@ -231,27 +241,45 @@ struct SectionView {
     children: Vec<SectionView>,
 }
 
-/// Long-list asset URLs by list name and language.
+/// List-asset paths (relative to the site root) by [`list_stem`] and language.
 pub type ListUrls = BTreeMap<(String, String), String>;
 
-/// The file name of a list asset, without language and hash.
-pub fn list_file_stem(name: &str) -> String {
-    name.trim_start_matches('#').to_owned()
+/// The name of a list's asset, without language and hash: a shared list by
+/// its name (`mx_municipio`), an inline list by its form and question
+/// (`caso-ddhh-idioma_explicacion`). List names and question ids never hold
+/// `-`, so a shared list never takes an inline list's name, and two forms'
+/// inline lists on questions of the same id stay apart.
+pub fn list_stem(form: &str, list: &str) -> String {
+    match list.strip_prefix('#') {
+        Some(question) => format!("{form}-{question}"),
+        None => list.to_owned(),
+    }
 }
 
-/// Finds the long-list assets among the outputs.
-pub fn list_urls(outputs: &Outputs) -> ListUrls {
-    let mut urls = ListUrls::new();
-    for path in outputs.keys() {
-        let Some(file) = path.strip_prefix("assets/lists/") else {
-            continue;
-        };
-        let mut parts = file.splitn(3, '.');
-        if let (Some(name), Some(lang)) = (parts.next(), parts.next()) {
-            urls.insert((name.to_owned(), lang.to_owned()), path.clone());
-        }
-    }
-    urls
+/// Whether a question's choices load on demand, as a list asset with a
+/// searchable picker (a text field without JavaScript): a single choice on
+/// a long list, or on any list with `appearance = "search"`.
+///
+/// A multiple choice always shows its checkboxes, even on a long list
+/// (neither the picker nor the collector's typed matching takes several
+/// answers); `check` should refuse that combination.
+pub fn uses_picker(question: &Question, list: &ChoiceList) -> bool {
+    question.kind == QuestionType::SelectOne && (list.long || question.appearance.as_deref() == Some("search"))
+}
+
+/// The list assets a form needs: `(stem, list)` of every question that
+/// [`uses_picker`].
+pub fn picker_lists(manifest: &Manifest) -> Vec<(String, &ChoiceList)> {
+    let mut seen = BTreeSet::new();
+    manifest
+        .questions()
+        .filter_map(|(_, q)| {
+            let name = q.choices.as_deref()?;
+            let list = manifest.lists.get(name)?;
+            let stem = list_stem(&manifest.id, name);
+            (uses_picker(q, list) && seen.insert(stem.clone())).then_some((stem, list))
+        })
+        .collect()
 }
 
 /// A long list as the JSON asset the picker loads: `[[code, label, {attributes}], ...]`.
@@ -338,7 +366,6 @@ impl FormRenderer<'_> {
             hint: q.hint.as_ref().map(|h| h.get(lang).to_owned()),
             help_html: q.help.as_ref().map(|h| to_html(h.get(lang))),
             optional: q.required == Expr::Bool(false),
-            conditional: q.relevant.is_some(),
             ..QuestionView::default()
         };
         let list = q.choices.as_deref().and_then(|l| self.manifest.lists.get(l));
@@ -370,9 +397,7 @@ impl FormRenderer<'_> {
                 let default = q.default.as_ref().and_then(serde_json::Value::as_bool);
                 view.choices = [("true", self.t.yes, true), ("false", self.t.no, false)]
                     .into_iter()
-                    .enumerate()
-                    .map(|(i, (value, label, b))| ChoiceView {
-                        id: if i == 0 { format!("f-{name}") } else { format!("f-{name}-{i}") },
+                    .map(|(value, label, b)| ChoiceView {
                         value: value.into(),
                         label: label.into(),
                         checked: default == Some(b),
@@ -382,14 +407,12 @@ impl FormRenderer<'_> {
             }
             QuestionType::SelectOne | QuestionType::SelectMultiple => {
                 let list = list?;
-                let long = list.long || q.appearance.as_deref() == Some("search");
                 view.filter = q.choice_filter.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                if long && q.kind == QuestionType::SelectOne {
+                if uses_picker(q, list) {
                     view.widget = "search";
                     view.input_type = "text";
-                    view.autocomplete = Some("off");
                     view.value = default_text;
-                    let stem = list_file_stem(q.choices.as_deref().unwrap_or(""));
+                    let stem = list_stem(&self.manifest.id, q.choices.as_deref().unwrap_or(""));
                     view.list_url = self.list_urls.get(&(stem, lang.to_owned())).map(|u| format!("{}{u}", self.root));
                     let search_hint = self.t.search_hint;
                     view.hint = Some(match view.hint.take() {
@@ -411,9 +434,7 @@ impl FormRenderer<'_> {
                     view.choices = list
                         .choices
                         .iter()
-                        .enumerate()
-                        .map(|(i, c)| ChoiceView {
-                            id: if i == 0 { format!("f-{name}") } else { format!("f-{name}-{i}") },
+                        .map(|c| ChoiceView {
                             value: c.value.clone(),
                             label: c.label.get(lang).to_owned(),
                             checked: defaults.contains(&c.value),
@@ -466,18 +487,136 @@ impl FormRenderer<'_> {
     }
 }
 
+/// JSON safe inside `<script>`: no `<`, `>` or `&` can end the element early.
+fn script_json(value: &serde_json::Value) -> String {
+    serde_json::to_string(value)
+        .expect("rules always serialize")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// What a page without a form tells the runtime: the texts of the outbox
+/// status that every page shows.
+fn status_rules(lang: &str) -> String {
+    let t = messages::for_language(lang);
+    script_json(&json!({
+        "messages": { "waiting": t.waiting, "attention": t.attention, "delivered": t.delivered },
+    }))
+}
+
+/// The texts the runtime shows, by the keys it asks for.
+fn runtime_messages(t: &Messages) -> serde_json::Value {
+    json!({
+        "required": t.required,
+        "constraint": t.constraint,
+        "invalid_integer": t.invalid_integer,
+        "invalid_decimal": t.invalid_decimal,
+        "invalid_date": t.invalid_date,
+        "invalid_time": t.invalid_time,
+        "invalid_yes_no": t.invalid_yes_no,
+        "invalid_text": t.invalid_text,
+        "invalid_email": t.invalid_email,
+        "invalid_phone": t.invalid_phone,
+        "invalid_choice": t.invalid_choice,
+        "filtered_choice": t.filtered_choice,
+        "unknown_field": t.unknown_field,
+        "too_small": t.too_small,
+        "too_large": t.too_large,
+        "too_early": t.too_early,
+        "too_late": t.too_late,
+        "too_few_choices": t.too_few_choices,
+        "too_many_choices": t.too_many_choices,
+        "too_long": t.too_long,
+        "too_few_instances": t.too_few_instances,
+        "error_summary": t.error_summary,
+        "error_prefix": t.error_prefix,
+        "remove": t.remove,
+        "received": t.received,
+        "reference": t.reference,
+        "another": t.another,
+        "queued": t.queued,
+        "held": t.held,
+        "not_saved": t.not_saved,
+        "waiting": t.waiting,
+        "attention": t.attention,
+        "delivered": t.delivered,
+        "draft": t.draft,
+        "discard": t.discard,
+    })
+}
+
+/// The calculations the runtime must compute: those that a condition, a
+/// check, a cascade or another such calculation reads. The others only
+/// matter to the collector, which computes every calculation itself and
+/// never takes one from a page.
+fn calculations_read(manifest: &Manifest) -> BTreeSet<&str> {
+    let calculations: HashMap<&str, &Question> = manifest
+        .questions()
+        .filter(|(_, q)| q.kind == QuestionType::Calculate)
+        .map(|(_, q)| (q.path.as_str(), q))
+        .collect();
+    let mut wanted: Vec<&str> = Vec::new();
+    for section in &manifest.sections {
+        wanted.extend(section.relevant.iter().flat_map(Expr::references));
+    }
+    for (_, q) in manifest.questions().filter(|(_, q)| q.kind != QuestionType::Calculate) {
+        wanted.extend([&q.relevant, &q.constraint].into_iter().flatten().flat_map(Expr::references));
+        wanted.extend(q.required.references());
+        wanted.extend(q.choice_filter.values().map(String::as_str));
+    }
+    let mut read = BTreeSet::new();
+    while let Some(path) = wanted.pop() {
+        if let Some(q) = calculations.get(path) {
+            if read.insert(path) {
+                wanted.extend([&q.relevant, &q.calculation].into_iter().flatten().flat_map(Expr::references));
+            }
+        }
+    }
+    read
+}
+
 /// The data the browser runtime reads from a page: the rules of the form
 /// (expressions as compiled JSON) and the messages in the page's language.
-fn rules(project: &Project, manifest: &Manifest, lang: &str, t: &Messages, list_urls: &ListUrls, root: &str) -> String {
+///
+/// Only what the runtime reads, since every byte is in the page's weight:
+/// every question with a field, the notes it may hide, the calculations it
+/// must compute ([`calculations_read`]); `order` as runs `[first, last]` of
+/// indexes into `questions` and the paths of repeats; a section's `scope`
+/// only for repeats.
+fn rules(
+    project: &Project,
+    manifest: &Manifest,
+    lang: &str,
+    t: &Messages,
+    assets: &Assets,
+    list_urls: &ListUrls,
+    root: &str,
+) -> String {
+    let calculations = calculations_read(manifest);
+    let kept: Vec<(&Section, &Question)> = manifest
+        .questions()
+        .filter(|(_, q)| match q.kind {
+            QuestionType::Note => q.relevant.is_some(),
+            QuestionType::Calculate => calculations.contains(q.path.as_str()),
+            _ => true,
+        })
+        .collect();
     let sections: Vec<serde_json::Value> = manifest
         .sections
         .iter()
         .map(|s| {
-            let mut v = json!({ "id": s.id, "scope": s.scope });
+            let mut v = json!({ "id": s.id });
+            // Its questions: a run of `questions`, which follow the sections' order.
+            let mut mine = kept.iter().enumerate().filter(|(_, (section, _))| section.id == s.id).map(|(i, _)| i);
+            if let Some(first) = mine.next() {
+                v["q"] = json!([first, mine.next_back().unwrap_or(first)]);
+            }
             if let Some(relevant) = &s.relevant {
                 v["relevant"] = json!(relevant);
             }
             if let Some(repeat) = s.repeat {
+                v["scope"] = json!(s.scope);
                 v["repeat"] = json!(repeat);
             }
             if let Some(parent) = &s.parent {
@@ -486,11 +625,10 @@ fn rules(project: &Project, manifest: &Manifest, lang: &str, t: &Messages, list_
             v
         })
         .collect();
-    let questions: Vec<serde_json::Value> = manifest
-        .questions()
-        .filter(|(_, q)| q.kind != QuestionType::Note)
-        .map(|(s, q)| {
-            let mut v = json!({ "path": q.path, "type": q.kind, "section": s.id });
+    let questions: Vec<serde_json::Value> = kept
+        .iter()
+        .map(|(_, q)| {
+            let mut v = json!({ "path": q.path, "type": q.kind });
             let object = v.as_object_mut().expect("object");
             if q.required != Expr::Bool(false) {
                 object.insert("required".into(), json!(q.required));
@@ -508,10 +646,11 @@ fn rules(project: &Project, manifest: &Manifest, lang: &str, t: &Messages, list_
             if !q.choice_filter.is_empty() {
                 object.insert("filter".into(), json!(q.choice_filter));
             }
-            if let Some(list) = q.choices.as_deref().and_then(|name| manifest.lists.get(name).map(|l| (name, l))) {
-                if list.1.long || q.appearance.as_deref() == Some("search") {
-                    let key = (list_file_stem(list.0), lang.to_owned());
-                    if let Some(url) = list_urls.get(&key) {
+            if let Some((name, list)) =
+                q.choices.as_deref().and_then(|name| manifest.lists.get(name).map(|l| (name, l)))
+            {
+                if uses_picker(q, list) {
+                    if let Some(url) = list_urls.get(&(list_stem(&manifest.id, name), lang.to_owned())) {
                         object.insert("list".into(), json!(format!("{root}{url}")));
                     }
                 }
@@ -530,46 +669,39 @@ fn rules(project: &Project, manifest: &Manifest, lang: &str, t: &Messages, list_
             v
         })
         .collect();
-    let messages = json!({
-        "required": t.required,
-        "constraint": t.constraint,
-        "invalid_integer": t.invalid_integer,
-        "invalid_decimal": t.invalid_decimal,
-        "invalid_date": t.invalid_date,
-        "invalid_time": t.invalid_time,
-        "invalid_email": t.invalid_email,
-        "invalid_choice": t.invalid_choice,
-        "no_match": t.no_match,
-        "too_small": t.too_small,
-        "too_large": t.too_large,
-        "too_early": t.too_early,
-        "too_late": t.too_late,
-        "too_few_choices": t.too_few_choices,
-        "too_many_choices": t.too_many_choices,
-        "too_long": t.too_long,
-        "too_few_instances": t.too_few_instances,
-        "too_many_instances": t.too_many_instances,
-        "error_summary": t.error_summary,
-        "error_prefix": t.error_prefix,
-        "remove": t.remove,
-    });
-    let value = json!({
+    // The order of evaluation, as runs of consecutive question indexes.
+    let index: HashMap<&str, usize> = kept.iter().enumerate().map(|(i, (_, q))| (q.path.as_str(), i)).collect();
+    let repeats: BTreeSet<&str> =
+        manifest.sections.iter().filter(|s| s.repeat.is_some()).map(|s| s.scope.as_str()).collect();
+    let mut order: Vec<serde_json::Value> = Vec::new();
+    let mut run: Option<(usize, usize)> = None;
+    for path in &manifest.order {
+        if let Some(&i) = index.get(path.as_str()) {
+            run = match run {
+                Some((first, last)) if last + 1 == i => Some((first, i)),
+                other => {
+                    order.extend(other.map(|(first, last)| json!([first, last])));
+                    Some((i, i))
+                }
+            };
+        } else if repeats.contains(path.as_str()) {
+            order.extend(run.take().map(|(first, last)| json!([first, last])));
+            order.push(json!(path));
+        }
+    }
+    order.extend(run.map(|(first, last)| json!([first, last])));
+    script_json(&json!({
         "form": manifest.id,
         "version": manifest.version,
         "lang": lang,
         "submit": format!("{}/api/v1/submissions", project.site.collector),
         "drafts": project.site.drafts,
-        "order": manifest.order,
+        "more": assets.more,
+        "order": order,
         "sections": sections,
         "questions": questions,
-        "messages": messages,
-    });
-    // Safe inside <script>: no `<`, `>` or `&` can end the element early.
-    serde_json::to_string(&value)
-        .expect("rules always serialize")
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+        "messages": runtime_messages(t),
+    }))
 }
 
 /// The page of one form in one language.
@@ -598,8 +730,8 @@ pub fn form_page(
         intro_html: manifest.intro.as_ref().map(|i| to_html(i.get(lang))),
         action: format!("{}/submit/{}/{}", project.site.collector, manifest.id, manifest.version),
     };
-    let rules = rules(project, manifest, lang, t, list_urls, root);
+    let rules = rules(project, manifest, lang, t, assets, list_urls, root);
     let id = manifest.id.clone();
     let alternates = alternates(project, lang, |l| format!("../../{l}/{id}/"));
-    page(project, lang, root, assets, alternates, Body { form, sections, rules })
+    page(project, lang, root, assets, alternates, None, Body { form, sections, rules })
 }

@@ -180,14 +180,22 @@ fn every_diagnostic_code_has_a_fixture() {
     assert!(fixture_dirs("invalid").len() >= 30, "at least 30 invalid fixtures");
 }
 
-/// Replaces the content hash of the stylesheet, so that a change of CSS
-/// does not change every page snapshot.
+/// Replaces the content hashes of the stylesheet and the runtime's two
+/// modules, so that a change of CSS or JavaScript does not change every page
+/// snapshot.
 fn without_css_hash(text: &str, outputs: &constancia::site::Outputs) -> String {
-    let css = outputs.keys().find(|p| p.starts_with("assets/constancia.") && p.ends_with(".css"));
-    match css.and_then(|p| p.strip_prefix("assets/")) {
-        Some(name) => text.replace(name, "constancia.[hash].css"),
-        None => text.to_owned(),
+    let mut text = text.to_owned();
+    for (prefix, suffix, masked) in [
+        ("assets/constancia.", ".css", "constancia.[hash].css"),
+        ("assets/runtime.", ".js", "runtime.[hash].js"),
+        ("assets/more.", ".js", "more.[hash].js"),
+    ] {
+        let asset = outputs.keys().find(|p| p.starts_with(prefix) && p.ends_with(suffix));
+        if let Some(name) = asset.and_then(|p| p.strip_prefix("assets/")) {
+            text = text.replace(name, masked);
+        }
     }
+    text
 }
 
 #[test]

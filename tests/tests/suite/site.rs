@@ -184,10 +184,13 @@ fn every_field_has_a_label_and_every_choice_group_a_legend() {
             let labels: BTreeSet<&str> =
                 document.select(&selector("label[for]")).filter_map(|l| l.value().attr("for")).collect();
             for field in document.select(&fields) {
+                // Labelled by a <label for> its id, or by the <label> it sits in
+                // (radio buttons and checkboxes).
                 let id = field.value().attr("id").unwrap_or_default();
+                let wrapped = field.ancestors().filter_map(ElementRef::wrap).any(|a| a.value().name() == "label");
                 assert!(
-                    labels.contains(id),
-                    "{site_name}: {page}: the field `{}` has no <label for>",
+                    labels.contains(id) || wrapped,
+                    "{site_name}: {page}: the field `{}` has no <label>",
                     field.value().attr("name").unwrap_or_default()
                 );
                 let kind = field.value().attr("type").unwrap_or_default();
@@ -204,6 +207,66 @@ fn every_field_has_a_label_and_every_choice_group_a_legend() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn every_field_is_the_target_of_its_error_link() {
+    // Error summaries (the runtime's and the collector's) link to
+    // `#f-<name>`: the field itself, or the first choice of a group.
+    let fields = selector("form.case input[name]:not([type=hidden]), form.case select, form.case textarea");
+    for (site_name, site) in sites() {
+        for (page, html) in pages(site.dir.path()) {
+            let document = Html::parse_document(&html);
+            let mut names: Vec<&str> = document.select(&fields).filter_map(|f| f.value().attr("name")).collect();
+            names.dedup();
+            for name in names {
+                let target = document
+                    .select(&fields)
+                    .find(|f| f.value().attr("id") == Some(format!("f-{name}").as_str()))
+                    .unwrap_or_else(|| panic!("{site_name}: {page}: no field with the id `f-{name}`"));
+                assert_eq!(target.value().attr("name"), Some(name), "{site_name}: {page}: `#f-{name}`");
+                let first = document.select(&fields).find(|f| f.value().attr("name") == Some(name)).expect("a field");
+                assert_eq!(first.id(), target.id(), "{site_name}: {page}: `#f-{name}` is the first of its group");
+            }
+        }
+    }
+}
+
+/// Bytes of `gzip -9` of a file, as `bench/README.md` measures page weight.
+fn gzip9(path: &std::path::Path) -> usize {
+    let output = std::process::Command::new("gzip")
+        .arg("-9c")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run gzip (needed to weigh pages): {e}"));
+    assert!(output.status.success(), "gzip -9c {} failed", path.display());
+    output.stdout.len()
+}
+
+#[test]
+fn the_flagship_form_page_opens_within_its_weight_budget() {
+    // Issue 4: the case form page, its stylesheet and the runtime it loads
+    // when it opens, each gzip -9, at most 30 KB together; the runtime
+    // (both of its modules) at most 12 KB. List assets and `more.js` load
+    // later, when the officer reaches a question or starts on the form.
+    let site = build_real_forms();
+    let dir = site.dir.path();
+    let files = read_tree(dir);
+    let asset = |prefix: &str, suffix: &str| {
+        let path = files.keys().find(|p| p.starts_with(prefix) && p.ends_with(suffix)).expect(prefix);
+        gzip9(&dir.join(path))
+    };
+    let (css, runtime, more) =
+        (asset("assets/constancia.", ".css"), asset("assets/runtime.", ".js"), asset("assets/more.", ".js"));
+    assert!(runtime + more <= 12_000, "the runtime weighs {runtime} + {more} bytes gzip, over 12,000");
+    for lang in &site.project.site.languages {
+        let html = gzip9(&dir.join(format!("{lang}/caso-ddhh/index.html")));
+        let total = html + css + runtime;
+        assert!(
+            total <= 30_000,
+            "{lang}/caso-ddhh/ weighs {total} bytes gzip when it opens (HTML {html}, CSS {css}, JS {runtime}), over 30,000"
+        );
     }
 }
 

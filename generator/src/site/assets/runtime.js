@@ -94,32 +94,18 @@ export function evaluate(x, s) {
   return null
 }
 
-// Texts the rules lack for now (docs/runtime-needs.md).
-const L = {
-  es: {
-    received: 'Caso recibido', reference: 'Referencia: {}', another: 'Registrar otro caso',
-    queued: 'Guardado en este dispositivo; se enviará al haber conexión.', held: 'Rechazado (HTTP {}); guardado en este dispositivo.',
-    not_saved: 'No se pudo enviar ni guardar.', waiting: 'Por enviar: {}', attention: 'con problemas: {}', delivered: 'Enviado: {}',
-    draft: 'Borrador recuperado ({}).', discard: 'Descartar borrador',
-  },
-  en: {
-    received: 'Case received', reference: 'Reference: {}', another: 'Record another case',
-    queued: 'Saved on this device; it will be sent when online.', held: 'Refused (HTTP {}); kept on this device.',
-    not_saved: 'Could not send or save.', waiting: 'To send: {}', attention: 'with problems: {}', delivered: 'Sent: {}',
-    draft: 'Draft restored ({}).', discard: 'Discard draft',
-  },
-}
-const texts = (rules, lang) => k => rules?.messages?.[k] ?? (L[lang] || L.en)[k] ?? rules?.messages?.constraint
+const texts = rules => k => rules?.messages?.[k] ?? rules?.messages?.constraint
 export const fill = (t, v) => t.replace('{}', () => v)
 
 const last = p => p.slice(p.lastIndexOf('.') + 1)
 const container = p => p.slice(0, Math.max(p.lastIndexOf('.'), 0))
 const join = (s, id) => s ? s + '.' + id : id
 const IX = new WeakMap()
-const ix = rules => IX.get(rules) || IX.set(rules, {
+const ix = rules => IX.get(rules) || (rules.sections.forEach(s => s.q && rules.questions.slice(s.q[0], s.q[1] + 1).forEach(q => q.section ??= s.id)), IX.set(rules, {
   q: new Map(rules.questions.map(q => [q.path, q])), sec: new Map(rules.sections.map(s => [s.id, s])),
+  order: rules.order.flatMap(x => isArr(x) ? rules.questions.slice(x[0], x[1] + 1).map(q => q.path) : [x]),
   rep: new Map(rules.sections.filter(s => s.repeat).map(s => [s.scope, s])),
-}).get(rules)
+})).get(rules)
 const chain = (X, s, c = [s]) => { while ((s = X.sec.get(s.parent)) && !c.includes(s)) c.unshift(s); return c }
 function positions(root, scope) {
   let cur = [{ p: [], f: '', inst: root }]
@@ -131,7 +117,7 @@ export const chainRelevant = (rules, sec, root, position, today, own) => chain(i
   s.repeat && !(own && s == sec) || s.relevant === undefined || evaluate(s.relevant, { root, position, today }) === true)
 export function evaluateForm(rules, root, today) {
   const X = ix(rules), relevant = new Set()
-  for (const path of rules.order) {
+  for (const path of X.order) {
     const s = X.rep.get(path), q = X.q.get(path), sec = X.sec.get(q?.section)
     for (const c of s || sec ? positions(root, container(path)) : []) {
       const scope = { root, position: c.p, today }
@@ -152,7 +138,7 @@ export function evaluateForm(rules, root, today) {
 
 export const fold = s => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().split(/\s+/).filter(Boolean).join(' ')
 export function validate(rules, fields, o = {}) {
-  const X = ix(rules), t = texts(rules, rules.lang), today = o.today || todayDate(), lists = o.lists || {}
+  const X = ix(rules), t = texts(rules), today = o.today || todayDate(), lists = o.lists || {}
   const pending = new Map(), errors = []
   const push = (field, code, message) => errors.push({ field, code, message })
   const hold = (f, code, m) => void pending.set(f, { code, message: m })
@@ -275,12 +261,7 @@ export function prepare(rules, fields, o = {}) {
 
 export const backoff = (n, rand = Math.random()) => Math.min(5e3 * 2 ** (n - 1), 6e5) * (0.5 + rand / 2)
 export const retryable = status => !status || status == 408 || status == 429 || status > 499
-export const uuid = () => crypto.randomUUID?.() ??
-  '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, c => (c ^ crypto.getRandomValues(new Uint8Array(1))[0] & 15 >> c / 4).toString(16))
 export const todayDate = (d = new Date()) => dateFromDays(dayNumber(d.getFullYear(), d.getMonth() + 1, d.getDate()))
-export const rfc3339 = (d = new Date(), o = d.getTimezoneOffset(), a = Math.abs(o)) =>
-  new Date(d - o * 6e4).toISOString().slice(0, 19) + (o > 0 ? '-' : '+') + p2(a / 60 | 0) + ':' + p2(a % 60)
-export const renameAttr = (value, from, to) => value.replace(new RegExp('(^|[\\s-])' + from.replace(/\./g, '\\.'), 'g'), '$1' + to)
 
 let dbp
 const db = (store, f, mode = 'readwrite') => (dbp ||= new Promise((ok, ko) => {
@@ -298,7 +279,7 @@ if (typeof document == 'object') page()
 
 function page() {
   const D = document, lang = D.documentElement.lang, $ = (s, r = D) => r.querySelector(s), $$ = (s, r = D) => [...r.querySelectorAll(s)]
-  const rules = JSON.parse(D.getElementById('constancia-rules')?.textContent || 'null'), t = texts(rules, lang), form = $('form.case')
+  const rules = JSON.parse(D.getElementById('constancia-rules')?.textContent || 'null'), t = texts(rules), form = $('form.case')
   const on = (e, type, f) => e.addEventListener(type, f), byId = id => D.getElementById(id)
   const el = (tag, attrs, ...kids) => {
     const e = D.createElement(tag)
@@ -358,15 +339,11 @@ function page() {
   key = rules.form + '@' + rules.version
   $$('.cond', form).forEach(e => e.remove())
   const base = sec => sec.id.slice(2), insts = sec => $$(':scope>.inst', sec)
-  const prefixOf = w => w.id.slice(2, w.id.lastIndexOf('.') + 1)
+  const pathOf = n => n.replace(/\.\d+\./g, '.'), prefixOf = n => n.slice(0, n.lastIndexOf('.') + 1)
   const posOf = prefix => prefix.split('.').flatMap((x, i, a) => i % 2 || i == a.length - 1 ? [] : [[x, +a[i + 1]]])
   for (const sec of $$('section.rep', form)) {
     const node = insts(sec)[0]?.cloneNode(true)
     templates[sec.dataset.section] ||= node && { node, from: base(sec) + '.0.' }
-  }
-  const rename = (node, from, to) => {
-    for (const e of [node, ...$$('*', node)]) for (const a of ['id', 'name', 'for', 'aria-describedby', 'aria-labelledby', 'aria-controls'])
-      e.getAttribute(a)?.includes(from) && e.setAttribute(a, renameAttr(e.getAttribute(a), from, to))
   }
   const label = i => {
     const lg = $(':scope>legend', i)
@@ -380,79 +357,28 @@ function page() {
   }
   const enhance = node => {
     for (const sec of $$('section.rep', node)) insts(sec).forEach(label), buttons(sec)
-    $$('input[data-list]:not([role])', node).forEach(picker)
+    // The picker comes with the rest of the page's code (more.js), once the
+    // officer starts on the form.
+    for (const i of $$('input[data-list]', node)) on(i, 'focus', () => load(qOf(i)))
+    morep && more().then(m => pickers(node, m), nop)
   }
-  const add = (sec, quiet) => {
-    const k = insts(sec).length, tp = templates[sec.dataset.section], node = tp.node.cloneNode(true)
-    rename(node, tp.from, `${base(sec)}.${k}.`, wraps = 0)
-    node.dataset.index = k
-    $(':scope>.add', sec).before(node)
-    label(node)
-    buttons(sec)
-    enhance(node)
-    quiet || (changed(), focus($(fields, node)))
-  }
-  const remove = inst => {
-    const sec = inst.parentElement, b = base(sec), next = inst.nextElementSibling
-    if ($$(fields, inst).some(c => /radio|checkbox/.test(c.type) ? c.checked : c.value != (c.defaultValue ?? '')) &&
-      !confirm($(':scope>.remove', inst).textContent + '?')) return
-    inst.remove(wraps = 0)
-    insts(sec).forEach((e, k) => e.dataset.index != k && (rename(e, `${b}.${e.dataset.index}.`, `${b}.${k}.`), e.dataset.index = k, label(e)))
-    buttons(sec)
-    changed()
-    focus(next.matches('.inst') ? $(fields, next) : next)
-  }
+  const pickers = (node, m) => $$('input[data-list]:not([role])', node).forEach(i => m.picker(i, c))
 
   const load = q => lists[q.path] || (loading[q.list] ||= fetch(q.list).then(r => r.ok ? r.json() : Promise.reject())
     .then(rows => rows.map(([c, l, a]) => [c, l, a || {}, fold(l)]), () => void setTimeout(() => delete loading[q.list], 3e4)))
-    .then(rows => rows && !lists[q.path] && (lists[q.path] = rows, $$(`[data-q="${q.path}"] input`, form).forEach(sync), update()))
-  const qOf = input => X.q.get(input.closest('[data-q]').dataset.q)
+    .then(rows => rows && !lists[q.path] && (lists[q.path] = rows, $$('input[data-list]', form).filter(i => qOf(i) == q).forEach(sync), update()))
+  const qOf = input => X.q.get(pathOf(input.closest('[data-q]').dataset.q))
   const rowOf = input => {
     const l = lists[qOf(input).path], c = input.dataset.code
     return l?.find(r => r[0] == c && r[1] == input.value) || l?.find(r => r[0] == input.value.trim())
   }
   const sync = input => { const r = rowOf(input); r && (input.value = r[1], input.dataset.code = r[0]) }
   const fits = (input, row) => Object.entries(qOf(input).filter || {}).every(([a, p]) => {
-    const w = lookup(p, { root: state.root, position: posOf(input.name.slice(0, input.name.lastIndexOf('.') + 1)) })
+    const w = lookup(p, { root: state.root, position: posOf(prefixOf(input.name)) })
     return typeof w == 'string' && row[2][a] === w
   })
-  function picker(input) {
-    const q = qOf(input), lb = el('ul', { id: 'l-' + input.name, role: 'listbox', class: 'picker', hidden: '', 'aria-label': input.labels[0].textContent })
-    const attr = (k, v) => input.setAttribute(k, v), items = () => [...lb.children]
-    let rows = [], active = -1
-    input.after(lb)
-    attr('role', 'combobox'); attr('aria-autocomplete', 'list'); attr('aria-expanded', false); attr('aria-controls', lb.id)
-    const close = () => { lb.hidden = true; attr('aria-expanded', false); input.removeAttribute('aria-activedescendant'); active = -1 }
-    const move = k => {
-      active = (k + rows.length) % rows.length
-      items().forEach((li, i) => li.setAttribute('aria-selected', i == active))
-      attr('aria-activedescendant', items()[active].id)
-      items()[active].scrollIntoView?.({ block: 'nearest' })
-    }
-    const choose = k => { input.value = rows[k][1]; input.dataset.code = rows[k][0]; close(); changed() }
-    const open = () => {
-      const w = fold(input.value), raw = input.value.trim()
-      if (!lists[q.path]) return load(q)
-      rows = lists[q.path].filter(r => fits(input, r) && (r[3].includes(w) || r[0].startsWith(raw)))
-        .sort((a, b) => !a[3].startsWith(w) - !b[3].startsWith(w)).slice(0, 30)
-      lb.replaceChildren(...rows.map((r, i) => el('li', { id: `${lb.id}-${i}`, role: 'option', 'aria-selected': false }, r[1])))
-      lb.hidden = !rows.length
-      attr('aria-expanded', !!rows.length)
-      active = -1
-    }
-    on(input, 'focus', () => load(q))
-    on(input, 'input', open)
-    on(input, 'blur', close)
-    on(input, 'keydown', e => {
-      const k = { ArrowDown: 1, ArrowUp: -1 }[e.key], shown = !lb.hidden
-      if (k || shown && /Enter|Escape/.test(e.key)) e.preventDefault()
-      k ? shown ? move(active < 0 && k < 0 ? -1 : active + k) : open() : shown && (e.key == 'Enter' ? choose(Math.max(active, 0)) : e.key == 'Escape' && close())
-    })
-    on(lb, 'mousedown', e => e.preventDefault())
-    on(lb, 'click', e => e.target.matches('li') && choose(items().indexOf(e.target)))
-  }
 
-  let state, wraps
+  let state, wraps, morep
   const entries = () => {
     const codes = new Map($$('input[data-code]', form).map(i => [i.name, rowOf(i), i.value]).filter(x => x[1]?.[1] == x[2]).map(x => [x[0], x[1][0]]))
     return [...new FormData(form)].filter(e => typeof e[1] == 'string').map(([n, v]) => [n, codes.get(n) ?? v])
@@ -462,14 +388,14 @@ function page() {
     const today = todayDate(), was = D.activeElement, set = (e, k, v) => e[k] != v && (e[k] = v)
     const { root, relevant } = state = validate(rules, entries(), { live, lists, today })
     let again
-    wraps ||= $$('[data-q]', form).map(w => [w, w.getAttribute('data-q'), prefixOf(w)])
+    wraps ||= $$('[data-q]', form).map(w => [w, pathOf(w.dataset.q), prefixOf(w.dataset.q)])
     for (const [w, q, pre] of wraps) set(w, 'hidden', X.q.has(q) && !relevant.has(q + '|' + pre))
     for (const s of $$('section[data-section]', form)) {
       const sec = X.sec.get(s.dataset.section)
       set(s, 'hidden', !chainRelevant(rules, sec, root, posOf(base(s).slice(0, -sec.id.length)), today, !!sec.repeat))
     }
-    for (const q of rules.questions) for (const w of q.filter ? $$(`[data-q="${q.path}"]`, form) : []) {
-      const scope = { root, position: posOf(prefixOf(w)) }, want = Object.entries(q.filter).map(([a, p]) => [a, lookup(p, scope)])
+    for (const q of rules.questions) for (const [w, , pre] of q.filter ? wraps.filter(x => x[1] == q.path) : []) {
+      const scope = { root, position: posOf(pre) }, want = Object.entries(q.filter).map(([a, p]) => [a, lookup(p, scope)])
       const i = $('[data-list]', w), r = i && rowOf(i)
       for (const c of $$('option,input', w)) if (c.value && c != i) {
         const ok = want.every(([a, v]) => typeof v == 'string' && c.getAttribute('data-' + a) === v)
@@ -492,104 +418,26 @@ function page() {
   }
   const dropDraft = () => (clearTimeout(saving), db('drafts', s => s.delete(key)).catch(nop))
   const changed = () => { update(); save() }
-  const restore = d => {
-    const by = new Map()
-    for (const [id, n] of d.n) for (let s = byId(id); s && insts(s).length < n;) add(s, 1)
-    for (const [n, v] of d.e) (by.get(n) || by.set(n, []).get(n)).push(v)
-    for (const c of form.elements) if (c.name && c.name[0] != '_') {
-      const vs = by.get(c.name) || []
-      if (/radio|checkbox/.test(c.type)) c.checked = vs.includes(c.value)
-      else c.value = vs.at(-1) ?? ''
-      if (c.dataset.list) delete c.dataset.code, sync(c)
-    }
-    const btn = el('button', { type: 'button', class: 'remove' }, t('discard'))
-    btn.onclick = () => dropDraft().then(() => location.reload())
-    form.prepend(el('div', { class: 'draft', role: 'status' }, el('p', {}, fill(t('draft'), new Date(d.at).toLocaleString(lang))), btn))
-  }
 
-  const title = D.title
-  const clearErrors = () => {
-    D.title = title
-    $$('.error-summary,.error', form).forEach(e => e.remove())
-    $$('.invalid', form).forEach(e => e.classList.remove('invalid'))
-    for (const e of $$('[aria-invalid],[aria-describedby]', form)) {
-      const d = e.getAttribute('aria-describedby')?.split(' ').filter(x => !/^e-/.test(x)).join(' ')
-      e.removeAttribute('aria-invalid')
-      d ? e.setAttribute('aria-describedby', d) : e.removeAttribute('aria-describedby')
-    }
-  }
-  const showErrors = errors => {
-    const list = el('ul')
-    clearErrors()
-    for (const { field, message } of errors) {
-      const to = byId('f-' + field) || byId('s-' + field), w = byId('q-' + field) || byId('s-' + field)
-      const where = w && $(':scope>:is(label,legend,h2,h3,h4)', w)?.firstChild.textContent.trim()
-      let p = byId('e-' + field)
-      list.append(el('li', {}, to ? el('a', { href: '#' + to.id }, where ? where + ': ' + message : message) : message))
-      if (p) p.append(' ' + message)
-      else if (w) {
-        p = el('p', { class: 'error', id: 'e-' + field }, message)
-        w.classList.add('invalid')
-        ;($(w.matches('section') ? ':scope>:is(.inst,.add,.q)' : ':scope>:is(input,select,textarea,.choices)', w) || w.lastChild).before(p)
-        for (const c of w.matches('fieldset') ? [w] : $$(':scope>:is(input,select,textarea)', w))
-          c.setAttribute('aria-describedby', `${c.getAttribute('aria-describedby') || ''} e-${field}`.trim())
-        $$(':scope>:is(input,select,textarea),:scope>.choices input', w).forEach(c => c.setAttribute('aria-invalid', true))
-      }
-    }
-    const box = el('div', { class: 'error-summary', role: 'alert', tabindex: -1, 'aria-labelledby': 'error-title' },
-      el('h2', { id: 'error-title' }, t('error_summary')), list)
-    form.prepend(box)
-    D.title = t('error_prefix') + title
-    focus(box)
-  }
-
-  const done = (heading, ...body) => {
-    const box = el('div', { class: 'receipt', tabindex: -1 }, el('h2', {}, heading), ...body, el('p', {}, el('a', { href: location.pathname }, t('another'))))
-    form.replaceWith(box)
-    D.title = heading + ' — ' + title
-    focus(box)
-  }
-  on(form, 'submit', async e => {
-    const button = $('.send', form), now = new Date(), drop = id => db('outbox', s => s.delete(id)).catch(nop)
-    e.preventDefault()
-    if (button.disabled) return
-    button.disabled = true
-    try {
-      await Promise.all($$('input[data-list]', form).filter(i => i.value).map(i => load(qOf(i))))
-      update()
-      const r = prepare(rules, entries(), { lists, today: todayDate(now) })
-      if (r.errors) return showErrors(r.errors)
-      const body = { submission_id: uuid(), form: rules.form, version: rules.version, lang: rules.lang, completed_at: rfc3339(now), answers: r.answers }
-      const item = { id: body.submission_id, url: new URL(rules.submit, location.href).href, body: JSON.stringify(body), tries: 0, next: Date.now() + 6e4 }
-      const kept = await db('outbox', s => s.put(item)).then(() => 1, nop), res = await post(item)
-      clearErrors()
-      if (res.status > 199 && res.status < 300) {
-        await drop(item.id)
-        await dropDraft()
-        done(t('received'), el('p', { class: 'reference' }, fill(t('reference'), res.json?.reference ?? '')), new Date(res.json?.received_at || now).toLocaleString(lang))
-      } else if (res.status == 422 && res.json?.errors) {
-        await drop(item.id)
-        showErrors(res.json.errors)
-      } else if (kept) {
-        await failed(Object.assign(item, { status: res.status })).catch(nop)
-        await dropDraft()
-        done(item.held ? fill(t('held'), item.held) : t('queued'))
-        refresh()
-      } else showErrors([{ field: '', message: t('not_saved') }])
-    } catch {
-      form.submit()
-    } finally {
-      button.disabled = false
-    }
-  })
+  on(form, 'submit', e => { e.preventDefault(); more().then(m => m.submit(c), () => form.submit()) })
   on(form, 'input', changed)
   on(form, 'change', changed)
   on(form, 'click', e => {
-    const b = e.target.closest('button')
-    b?.matches('.add') ? add(b.parentElement) : b?.matches('.inst>.remove') && remove(b.parentElement)
+    const b = e.target.closest('button'), f = b?.matches('.add') ? 'add' : b?.matches('.inst>.remove') && 'remove'
+    f && more().then(m => m[f](b.parentElement, c))
   })
+  const c = {
+    D, $, $$, el, on, byId, focus, form, rules, t, lang, title: D.title, lists, load, qOf, fits, sync, entries, changed, update,
+    db, post, failed, refresh, dropDraft, prepare, todayDate, fill, fold, nop, templates, insts, base,
+    label, buttons, enhance, fields, reset: () => wraps = 0,
+  }
+  // What only a working officer needs (the picker, submitting, the error
+  // summary, the receipt: more.js) loads on the first focus in the form
+  // rather than with the page; the service worker keeps it for offline use.
+  const more = () => morep ||= import(new URL(rules.more, import.meta.url)).then(m => (pickers(form, m), m), e => { morep = 0; throw e })
+  on(form, 'focusin', () => more().catch(nop))
   enhance(form)
   update()
-  if (rules.drafts) db('drafts', s => s.get(key), 'readonly').then(d => d?.e.some(x => x[1]) && (restore(d), update()), nop)
+  if (rules.drafts) db('drafts', s => s.get(key), 'readonly').then(d => d?.e.some(x => x[1]) && more().then(m => (m.restore(d, c), update())), nop)
   else db('drafts', s => s.clear()).catch(nop)
 }
