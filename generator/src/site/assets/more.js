@@ -42,7 +42,10 @@ export function picker(input, c) {
     attr('aria-expanded', !!rows.length)
     active = -1
   }
+  // Typing filters; a click or ↓ shows the list as it stands (all of a
+  // list of up to 30, like a dropdown).
   on(input, 'input', open)
+  on(input, 'click', open)
   on(input, 'blur', close)
   on(input, 'keydown', e => {
     const k = { ArrowDown: 1, ArrowUp: -1 }[e.key], shown = !lb.hidden
