@@ -2,7 +2,9 @@
 //!
 //! The pipeline is a flat list of steps: load templates (built in, or the
 //! editor's own from `templates/` beside the forms), render every page,
-//! list and asset into memory ([`render`]), then write what changed
+//! list and asset into memory ([`render`]: the stylesheet, the browser
+//! runtime's two modules, the list assets behind pickers, the pages, and
+//! last `sw.js`, whose build id hashes all of them), then write what changed
 //! ([`write`]). Rendering is pure and deterministic, so a rebuild of the
 //! same input produces the same bytes and rewrites no file.
 //!
