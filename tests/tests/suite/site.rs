@@ -401,10 +401,7 @@ fn hostile_text_in_any_toml_string_reaches_pages_only_as_text() {
             document.select(&selector("input[name=estado]")).filter_map(|i| i.value().attr("value")).collect();
         assert_eq!(codes, [r#""><img/src=x/onerror=alert(1)>"#, "</script><script>alert(1)</script>"]);
         let form = document.select(&selector("form.case")).next().expect("the form");
-        assert_eq!(
-            form.value().attr("action"),
-            Some(r#"https://collector.example.org/"><script>alert(1)</script>/submit/hostil/1"#)
-        );
+        assert_eq!(form.value().attr("action"), Some("https://collector.example.org/a?b=1&c=2/submit/hostil/1"));
         // Markdown: its links lose their `javascript:` targets, and its
         // raw HTML is dropped rather than shown.
         let intro = text(&document, ".intro").concat();
