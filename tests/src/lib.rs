@@ -12,6 +12,8 @@
 //! assert!(files.contains_key("es/index.html"));
 //! ```
 
+pub mod collector;
+
 pub mod browser;
 
 use std::collections::BTreeMap;

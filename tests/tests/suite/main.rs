@@ -2,6 +2,7 @@
 //! module per area. Add new areas as modules here.
 
 mod cli;
+mod collector;
 mod fixtures;
 mod props;
 mod site;
