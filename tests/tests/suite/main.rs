@@ -3,6 +3,7 @@
 
 mod cli;
 mod collector;
+mod crash;
 mod fixtures;
 mod props;
 mod site;
