@@ -5,5 +5,6 @@ mod cli;
 mod collector;
 mod crash;
 mod fixtures;
+mod hostile;
 mod props;
 mod site;
