@@ -15,47 +15,22 @@ use constancia_tests::{BuiltSite, binary, build_real_forms};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-/// The real forms, built into a temp folder (pages exactly as the
-/// generator writes them).
+/// The real forms, built into a temp folder: the pages exactly as the
+/// generator writes them, with its runtime.
 pub fn site() -> BuiltSite {
     let site = build_real_forms();
-    interim_inject_runtime(site.dir.path());
+    let files = constancia_tests::read_tree(site.dir.path());
+    assert!(
+        files.keys().any(|p| p.starts_with("assets/runtime.") && p.ends_with(".js")) && files.contains_key("sw.js"),
+        "the build has no runtime (assets/runtime.<hash>.js) or no sw.js"
+    );
     site
 }
 
-/// INTERIM, until the generator embeds the runtime (docs/runtime-needs.md
-/// §1): adds `assets/runtime.js`, a `<script type="module">` to each page
-/// and `sw.js`, as the generator will. Does nothing once the build has its
-/// own `assets/runtime.*.js`.
-fn interim_inject_runtime(dir: &Path) {
-    let files = constancia_tests::read_tree(dir);
-    if files.keys().any(|p| p.starts_with("assets/runtime.") && p.ends_with(".js")) {
-        return;
-    }
-    let runtime = constancia_tests::workspace_root().join("generator/src/site/assets/runtime.js");
-    std::fs::copy(&runtime, dir.join("assets/runtime.js")).expect("copy the runtime");
-    let mut precache = vec!["assets/runtime.js".to_owned()];
-    for (path, bytes) in &files {
-        if path.ends_with(".html") {
-            let depth = path.matches('/').count();
-            let html = String::from_utf8(bytes.clone()).expect("UTF-8 pages");
-            let tag =
-                format!("<script type=\"module\" src=\"{}assets/runtime.js\"></script>\n</head>", "../".repeat(depth));
-            std::fs::write(dir.join(path), html.replacen("</head>", &tag, 1)).expect("write a page");
-        }
-        if path.ends_with(".html") || path.starts_with("assets/") {
-            precache.push(path.clone());
-        }
-    }
-    let sw = std::fs::read_to_string(constancia_tests::workspace_root().join("generator/src/site/assets/sw.js"))
-        .expect("sw.js")
-        .replace("\"__CONSTANCIA_BUILD__\"", "\"interim\"")
-        .replace("[\"__CONSTANCIA_PRECACHE__\"]", &serde_json::to_string(&precache).expect("JSON"));
-    std::fs::write(dir.join("sw.js"), sw).expect("write sw.js");
-}
-
 /// The real collector binary serving `site` on 127.0.0.1 with its own
-/// database, stopped when dropped.
+/// database, stopped when dropped. Unlike `constancia_tests::collector`'s,
+/// it starts again on the same address: the page's origin, its outbox and
+/// its service worker must survive the collector going down.
 pub struct Collector {
     child: Option<Child>,
     /// Where it listens; kept across [`Collector::stop`] and
@@ -429,6 +404,9 @@ for (const [name, value] of pairs) {
   const controls = [...form.elements].filter(e => e.name == name)
   if (!controls.length) { if (arguments[1]) continue; return 'no field named ' + name }
   const first = controls[0]
+  // As an officer would: the field takes focus first (the page may load
+  // what it needs on the first focus).
+  first.focus()
   if (first.type == 'radio' || first.type == 'checkbox') {
     const want = Array.isArray(value) ? value.map(String) : [String(value)]
     for (const c of controls) c.checked = want.includes(c.value)

@@ -123,6 +123,11 @@ async fn with_the_collector_down_the_case_waits_in_the_outbox_and_is_delivered_o
         )
         .await;
 
+    // A page never visited opens offline too: the service worker
+    // precached the whole site on the first visit.
+    rig.open("/en/caso-ddhh/").await;
+    assert!(rig.browser.eval("return !!document.querySelector('form.case')").await.as_bool().unwrap());
+
     // The collector comes back; any page of the site sends what waits.
     rig.collector.start_again();
     rig.open("/es/").await;
