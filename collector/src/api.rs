@@ -124,15 +124,14 @@ impl std::io::Write for HashWriter {
     }
 }
 
-/// SHA-256 of the parts of a submission that make it the same submission:
-/// form, version, language, completion time and the answers as sent (a
-/// retry from the outbox sends the very same text).
-fn content_hash(body: &SubmissionBody<'_>) -> String {
+/// SHA-256 of a submission's form, version, language, completion time and
+/// the given text of its answers.
+fn submission_hash(body: &SubmissionBody<'_>, answers: &str) -> String {
     let mut writer = HashWriter(Sha256::new());
     let fields = (&body.form, body.version, &body.lang, &body.completed_at);
     // Writing into a hash cannot fail.
     let _ = serde_json::to_writer(&mut writer, &fields);
-    writer.0.update(body.answers.get().as_bytes());
+    writer.0.update(answers.as_bytes());
     format!("{:x}", writer.0.finalize())
 }
 
@@ -159,7 +158,9 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
     }
     let (now, received_at) = now();
     let today = judging_date(body.completed_at.as_deref(), now, lang).map_err(|e| ApiError::Invalid(vec![e]))?;
-    let content_sha256 = content_hash(&body);
+    // The hash of the request as sent: it recognises a byte-identical retry
+    // even when the answers no longer validate.
+    let request_sha256 = submission_hash(&body, body.answers.get());
     let answers = match validate(&form, Input::JsonText(body.answers.get()), lang, today) {
         Ok(answers) => answers,
         Err(errors) => {
@@ -169,10 +170,10 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
                 return Err(ApiError::BadRequest(malformed.message.clone()));
             }
             // A retry of a case stored before (judged then by that day's
-            // rules) still gets its receipt.
+            // rules, without a completion time) still gets its receipt.
             if let Some(stored) = state.store.submission(submission_id.clone()).await.map_err(anyhow::Error::from)? {
                 return Ok(receipt_or_conflict(
-                    stored.content_sha256 == content_sha256,
+                    stored.request_sha256.as_deref() == Some(request_sha256.as_str()),
                     stored.reference,
                     stored.received_at,
                     &submission_id,
@@ -182,13 +183,19 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
             return Err(ApiError::Invalid(errors));
         }
     };
+    let stored_answers = serde_json::to_string(&answers).map_err(anyhow::Error::from)?;
+    // Idempotency compares what would be stored: keys in order, values typed,
+    // answers that are not relevant dropped. So a retry is the same
+    // submission however its JSON is spelt (spacing, key order, escapes).
+    let content_sha256 = submission_hash(&body, &stored_answers);
     let submission = NewSubmission {
         submission_id: submission_id.clone(),
         form_id: form.manifest.id.clone(),
         version: form.manifest.version,
         lang: lang.to_owned(),
         content_sha256,
-        answers: serde_json::to_string(&answers).map_err(anyhow::Error::from)?,
+        request_sha256,
+        answers: stored_answers,
         received_at,
         completed_at: body.completed_at.clone(),
         channel: "api",

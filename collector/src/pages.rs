@@ -255,6 +255,8 @@ pub async fn submit_page(
         version: manifest.version,
         lang,
         content_sha256: format!("{:x}", hasher.finalize()),
+        // Pages get a new id on every post: no retry to recognise.
+        request_sha256: String::new(),
         answers: match serde_json::to_string(&answers) {
             Ok(answers) => answers,
             Err(error) => return error_page(&state, &manifest.default_language, &ApiError::Internal(error.into())),

@@ -26,8 +26,9 @@ use rusqlite_migration::{M, Migrations};
 use tokio::sync::{mpsc, oneshot};
 
 /// The schema, one migration per step; the version lives in `user_version`.
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    "CREATE TABLE manifests (
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        "CREATE TABLE manifests (
         form_id TEXT NOT NULL,
         version INTEGER NOT NULL,
         sha256 TEXT NOT NULL,
@@ -56,7 +57,12 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
         last INTEGER NOT NULL,
         PRIMARY KEY (prefix, year)
     ) STRICT;",
-)];
+    ),
+    // The hash of a JSON submission's answers as sent, beside the hash of
+    // what is stored: it recognises a byte-identical retry that no longer
+    // validates (judged by another day's rules).
+    M::up("ALTER TABLE submissions ADD COLUMN request_sha256 TEXT;"),
+];
 
 /// How many jobs one transaction takes at most.
 const MAX_BATCH: usize = 4096;
@@ -92,8 +98,10 @@ pub struct NewSubmission {
     pub version: u32,
     /// Language the case was taken in.
     pub lang: String,
-    /// SHA-256 of the canonical request content (idempotency).
+    /// SHA-256 of what is stored, with the submission's metadata (idempotency).
     pub content_sha256: String,
+    /// SHA-256 of the answers as sent, with the same metadata (empty: none).
+    pub request_sha256: String,
     /// The validated answers as JSON.
     pub answers: String,
     /// When it arrived (RFC 3339, UTC).
@@ -139,6 +147,8 @@ pub struct SubmissionRow {
     pub lang: String,
     /// The content hash.
     pub content_sha256: String,
+    /// The hash of the request as sent, if recorded.
+    pub request_sha256: Option<String>,
     /// Validated answers (JSON).
     pub answers: String,
     /// Received at (RFC 3339).
@@ -307,7 +317,8 @@ impl Store {
 /// The stored submission with this id.
 pub fn submission_by_id(connection: &Connection, submission_id: &str) -> Result<Option<SubmissionRow>, StoreError> {
     let mut statement = connection.prepare_cached(
-        "SELECT submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at
+        "SELECT submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at,
+                request_sha256
          FROM submissions WHERE submission_id = ?1",
     )?;
     Ok(statement.query_row([submission_id], row_to_submission).optional()?)
@@ -324,6 +335,7 @@ fn row_to_submission(row: &rusqlite::Row<'_>) -> rusqlite::Result<SubmissionRow>
         answers: row.get(6)?,
         received_at: row.get(7)?,
         completed_at: row.get(8)?,
+        request_sha256: row.get(9)?,
     })
 }
 
@@ -346,7 +358,8 @@ pub fn for_each_submission(
     mut each: impl FnMut(SubmissionRow) -> anyhow::Result<()>,
 ) -> anyhow::Result<usize> {
     let mut statement = connection.prepare(
-        "SELECT submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at
+        "SELECT submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at,
+                request_sha256
          FROM submissions WHERE form_id = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY seq",
     )?;
     let mut rows = statement.query(params![form_id, version])?;
@@ -533,8 +546,9 @@ fn insert_submission(
     let inserted = transaction
         .prepare_cached(
             "INSERT INTO submissions
-             (submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at, channel)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             (submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at, channel,
+              request_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULLIF(?11, ''))
              ON CONFLICT (submission_id) DO NOTHING",
         )?
         .execute(params![
@@ -548,6 +562,7 @@ fn insert_submission(
             submission.received_at,
             submission.completed_at,
             submission.channel,
+            submission.request_sha256,
         ]);
     match inserted {
         Ok(1) => Ok(Stored::Created(Receipt { reference, received_at: submission.received_at.clone() })),
@@ -604,6 +619,7 @@ mod tests {
             version: 1,
             lang: "es".into(),
             content_sha256: sha.into(),
+            request_sha256: String::new(),
             answers: "{}".into(),
             received_at: "2026-03-01T10:00:00Z".into(),
             completed_at: None,

@@ -337,6 +337,49 @@ fn the_json_api_answers_every_status_of_the_contract() {
     assert_eq!(collector.get("/healthz").status, 200);
 }
 
+/// `value` as JSON text with every object's keys in reverse order.
+fn reversed_keys(value: &Value) -> String {
+    match value {
+        Value::Object(object) => {
+            let members: Vec<String> =
+                object.iter().rev().map(|(k, v)| format!("{}: {}", json!(k), reversed_keys(v))).collect();
+            format!("{{{}}}", members.join(", "))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(reversed_keys).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn a_retry_is_known_by_its_content_not_by_its_spelling() {
+    let place = Workplace::real_forms();
+    let collector = Collector::start(place.options("SAME"));
+    let first = submission(&case());
+    let reply = collector.submit(&first);
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let receipt = reply.json();
+    // The same submission as another JSON writer would spell it: the
+    // envelope's members in another order, the answers pretty-printed or
+    // with their keys in another order. Same content: 200, same receipt.
+    let id = first["submission_id"].as_str().expect("an id");
+    let envelope = |answers: String| {
+        format!(
+            "{{\"lang\": \"es\", \"version\": 1, \"answers\": {answers}, \"form\": \"caso-ddhh\", \"submission_id\": \"{id}\"}}"
+        )
+    };
+    for (what, body) in [
+        ("the envelope in another order", envelope(first["answers"].to_string())),
+        ("pretty-printed answers", envelope(serde_json::to_string_pretty(&first["answers"]).expect("JSON"))),
+        ("answers with their keys reversed", envelope(reversed_keys(&first["answers"]))),
+    ] {
+        assert_eq!(serde_json::from_str::<Value>(&body).expect("JSON"), first, "{what}: the same JSON value");
+        let reply = collector.post("/api/v1/submissions", Some("application/json"), body.as_bytes());
+        assert_eq!(reply.status, 200, "{what}: {}", reply.text());
+        assert_eq!(reply.json(), receipt, "{what}: the same receipt");
+    }
+    assert_eq!(count_submissions(&place.db()), 1, "stored once");
+}
+
 /// Replaces `old` by `new` exactly once in `text`.
 fn replace_once(text: &str, old: &str, new: &str) -> String {
     assert_eq!(text.matches(old).count(), 1, "`{old}` occurs once");
