@@ -50,7 +50,7 @@ awk -F, -v budget="$budget_ms" '
     {
         n = $col["parameter_n"]; t = $col["mean"] * 1000; cpu = ($col["user"] + $col["system"]) * 1000
         k++; N[k] = n; T[k] = t
-        printf "%6d questions: %8.1f ms wall (± %.1f), %8.1f ms CPU, %6.1f µs per question\n", n, t, $col["stddev"] * 1000, cpu, t * 1000 / n
+        printf "%6d questions: %8.1f ms wall (± %.1f, min %.1f), %8.1f ms CPU, %6.1f µs per question\n", n, t, $col["stddev"] * 1000, $col["min"] * 1000, cpu, t * 1000 / n
         if (n == 2000) verdict = sprintf("budget %d ms for 2,000 questions: %s (%.1f ms)", budget, t <= budget ? "met" : "MISSED", t)
     }
     END {
