@@ -222,6 +222,18 @@ impl Rig {
         element.click().await.unwrap_or_else(|e| panic!("cannot click `{selector}`: {e}"));
     }
 
+    /// Chooses `value` in the `<select>` named `name` as a user does (a
+    /// click on the option).
+    pub async fn choose(&self, name: &str, value: &str) {
+        let select = self
+            .browser
+            .client()
+            .find(Locator::Css(&format!("select[name='{name}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no select `{name}`: {e}"));
+        select.select_by_value(value).await.unwrap_or_else(|e| panic!("cannot choose `{value}` in `{name}`: {e}"));
+    }
+
     /// Types `text` into the element `selector` names, key by key.
     pub async fn type_into(&self, selector: &str, text: &str) {
         let element = self

@@ -420,8 +420,12 @@ function page() {
   const changed = () => { update(); save() }
 
   on(form, 'submit', e => { e.preventDefault(); more().then(m => m.submit(c), () => form.submit()) })
-  on(form, 'input', changed)
-  on(form, 'change', changed)
+  // One pass per answer: `input` fires for every kind of field, and the
+  // `change` that follows it (a choice, a blur) brings nothing new; a
+  // `change` alone (a scripted choice) still counts.
+  const seen = new WeakSet()
+  on(form, 'input', e => { seen.add(e.target); changed() })
+  on(form, 'change', e => seen.delete(e.target) || changed())
   on(form, 'click', e => {
     const b = e.target.closest('button'), f = b?.matches('.add') ? 'add' : b?.matches('.inst>.remove') && 'remove'
     f && more().then(m => m[f](b.parentElement, c))
