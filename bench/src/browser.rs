@@ -12,9 +12,10 @@
 //!   `bench/browser.sh`), the time the page takes to re-evaluate every rule after
 //!   one input: `performance.now()` around the `input` event the runtime
 //!   handles (reading the fields, relevance, calculations, cascades, and
-//!   the DOM updates), and the runtime's exported `validate()` alone on the
-//!   same fields (every rule, no DOM): median, 90th percentile and
-//!   extremes of `--runs` inputs after a warm-up;
+//!   the DOM updates), the same around a click on a radio button (a
+//!   choice), and the runtime's exported `validate()` alone on the same
+//!   fields (every rule, no DOM): median, 90th percentile and extremes of
+//!   `--runs` samples after a warm-up;
 //! - the same on the flagship case form;
 //! - the flagship page's weight: what Chromium loads when the page opens
 //!   (the HTML, the stylesheet, the runtime), compressed as the collector
@@ -103,16 +104,18 @@ impl Drop for Collector {
     }
 }
 
-/// Times `runs` inputs on `arguments[0]` (after warming up) and the
+/// Times `runs` inputs on the field `arguments[0]`, clicks on the first
+/// two radio buttons named `arguments[1]` (each after warming up) and the
 /// runtime's `validate()` on the same fields; returns `{questions,
-/// wrappers, fields, input: [ms], validate: [ms]}`. Chromium's clock has a
-/// 0.1 ms grain here, so each figure is the mean of a batch (5 inputs, 10
-/// validations).
+/// wrappers, fields, input: [ms], click: [ms], validate: [ms]}`.
+/// Chromium's clock has a 0.1 ms grain here, so each figure is the mean
+/// of a batch (5 inputs, 4 clicks, 10 validations).
 const TIME: &str = r#"
-const [name, runs, done] = arguments
+const [name, choice, runs, done] = arguments
 ;(async () => {
   const form = document.querySelector('form.case'), input = form.elements[name]
-  if (!input) throw new Error('no field ' + name)
+  const radios = [...form.querySelectorAll(`input[type=radio][name="${choice}"]`)].slice(0, 2)
+  if (!input || radios.length < 2) throw new Error('no field ' + name + ' or no radio buttons ' + choice)
   input.focus()
   const value = i => input.type == 'date' ? `2026-01-${String(i % 28 + 1).padStart(2, '0')}` : String(i % 60 + 10)
   const batch = (n, f) => { const t = performance.now(); for (let i = 0; i < n; i++) f(i); return (performance.now() - t) / n }
@@ -120,6 +123,10 @@ const [name, runs, done] = arguments
   for (let i = 0; i < Math.min(runs, 50); i++) batch(5, once)
   const times = []
   for (let i = 0; i < runs; i++) times.push(batch(5, once))
+  const click = i => radios[i % 2].click()
+  for (let i = 0; i < Math.min(runs, 50); i++) batch(4, click)
+  const clicks = []
+  for (let i = 0; i < runs; i++) clicks.push(batch(4, click))
   const runtime = await import(document.querySelector('script[type=module][src*="runtime."]').src)
   const rules = JSON.parse(document.getElementById('constancia-rules').textContent)
   const fields = [...new FormData(form)].filter(e => typeof e[1] == 'string')
@@ -127,7 +134,7 @@ const [name, runs, done] = arguments
   for (let i = 0; i < Math.min(runs, 50); i++) batch(10, check)
   const pure = []
   for (let i = 0; i < runs; i++) pure.push(batch(10, check))
-  return { questions: rules.questions.length, wrappers: form.querySelectorAll('[data-q]').length, fields: fields.length, input: times, validate: pure }
+  return { questions: rules.questions.length, wrappers: form.querySelectorAll('[data-q]').length, fields: fields.length, input: times, click: clicks, validate: pure }
 })().then(done, e => done({ error: String(e) }))
 "#;
 
@@ -150,10 +157,10 @@ fn stats(values: &Value) -> (f64, f64, f64, f64) {
     (at(0.5), at(0.9), v[0], v[v.len() - 1])
 }
 
-async fn time(browser: &Browser, url: &str, field: &str, runs: usize) -> anyhow::Result<Value> {
+async fn time(browser: &Browser, url: &str, field: &str, choice: &str, runs: usize) -> anyhow::Result<Value> {
     browser.goto(url).await;
     browser.wait_for("the runtime to start", "document.querySelector('p.outbox')", vec![]).await;
-    let result = browser.eval_async(TIME, vec![json!(field), json!(runs)]).await;
+    let result = browser.eval_async(TIME, vec![json!(field), json!(choice), json!(runs)]).await;
     if let Some(error) = result.get("error") {
         bail!("timing failed on {url}: {error}");
     }
@@ -161,8 +168,11 @@ async fn time(browser: &Browser, url: &str, field: &str, runs: usize) -> anyhow:
 }
 
 fn row(label: &str, result: &Value) {
-    for (what, key) in [("after one `input` event (rules + DOM)", "input"), ("`validate()` alone (rules)", "validate")]
-    {
+    for (what, key) in [
+        ("after one `input` event in a text field (rules + DOM)", "input"),
+        ("after a click on a radio button (rules + DOM)", "click"),
+        ("`validate()` alone (rules)", "validate"),
+    ] {
         let (median, p90, min, max) = stats(&result[key]);
         println!(
             "| {label} | {} | {} | {what} | **{median:.2}** | {p90:.2} | {min:.2}–{max:.2} |",
@@ -179,8 +189,9 @@ async fn main() -> anyhow::Result<()> {
     let real = Collector::start(&args.collector, &args.real)?;
     let browser = Browser::start().await;
 
-    let big = time(&browser, &synthetic.url(&args.synthetic_page), &args.synthetic_field, args.runs).await?;
-    let flagship = time(&browser, &real.url("/es/caso-ddhh/"), "fecha_entrevista", args.runs).await?;
+    let big =
+        time(&browser, &synthetic.url(&args.synthetic_page), &args.synthetic_field, "s0001_forma", args.runs).await?;
+    let flagship = time(&browser, &real.url("/es/caso-ddhh/"), "fecha_entrevista", "modalidad", args.runs).await?;
 
     // The flagship page's weight, in a fresh tab's first load.
     let fresh = Browser::start().await;
