@@ -8,10 +8,20 @@
 //! ([`write`]). Rendering is pure and deterministic, so a rebuild of the
 //! same input produces the same bytes and rewrites no file.
 //!
+//! Form pages are where a build spends its time, so their questions skip
+//! tera: [`markup`] writes the sections and questions in Rust, straight
+//! from the views, byte for byte what the built-in `macros.html` writes,
+//! and `form.html` places that markup (`sections_html`) in the page shell.
+//! When the forms folder has a `macros.html` of its own, questions go
+//! through tera and those macros instead, as the editor wrote them (slower
+//! on a large form, same result otherwise); a `form.html` of its own also
+//! gets the section views as `sections`, so it may walk them itself.
+//!
 //! What it deliberately does not do: run any JavaScript at build time, fetch
 //! anything, or delete a published form manifest.
 
 pub mod markdown;
+mod markup;
 mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,13 +119,36 @@ fn tera_error(name: &str, error: &tera::Error) -> BuildError {
     BuildError::Template { name: name.to_owned(), message }
 }
 
+/// The page templates: tera with the built-in templates and the editor's
+/// overrides, and where the questions' markup comes from.
+pub struct Templates {
+    tera: Tera,
+    /// The forms folder has its own `macros.html`: questions are written
+    /// by its macros, through tera, rather than by [`markup`].
+    own_macros: bool,
+    /// The forms folder has its own `form.html`, which may read the
+    /// section views (`sections`).
+    own_form: bool,
+    /// The `form.html` in use writes `sections_html` (the built-in one
+    /// does; one of the editor's may walk `sections` itself instead).
+    wants_markup: bool,
+}
+
+/// The template that writes the sections through `macros.html` when the
+/// editor has their own: exactly what the built-in form.html once did.
+const SECTIONS_TEMPLATE: (&str, &str) = (
+    "constancia/sections.html",
+    "{% import \"macros.html\" as m %}\n{%- for section in sections %}\n{{ m::section(s=section, t=t) }}\n{%- endfor %}",
+);
+
 /// The built-in templates with the editor's overrides.
-pub fn templates(forms_dir: &Path) -> Result<Tera, BuildError> {
+pub fn templates(forms_dir: &Path) -> Result<Templates, BuildError> {
     let mut tera = Tera::default();
     // Tera's default also escapes `/`, which HTML never needs.
     tera.set_escape_fn(crate::html::escape);
     let mut sources: BTreeMap<String, String> =
         TEMPLATES.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
+    let mut own = BTreeSet::new();
     let custom = forms_dir.join("templates");
     if custom.is_dir() {
         for (name, _) in TEMPLATES {
@@ -123,12 +156,41 @@ pub fn templates(forms_dir: &Path) -> Result<Tera, BuildError> {
             if path.is_file() {
                 let text = std::fs::read_to_string(&path).map_err(|source| BuildError::Io { path, source })?;
                 sources.insert(name.to_owned(), text);
+                own.insert(name);
             }
         }
     }
+    let own_macros = own.contains("macros.html");
+    let own_form = own.contains("form.html");
+    // A template of the editor's that never names `sections_html` does not
+    // need it written.
+    let wants_markup = !own_form || own.iter().any(|name| sources[*name].contains("sections_html"));
+    if own_macros {
+        sources.insert(SECTIONS_TEMPLATE.0.to_owned(), SECTIONS_TEMPLATE.1.to_owned());
+    }
     tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
         .map_err(|e| tera_error("templates", &e))?;
-    Ok(tera)
+    Ok(Templates { tera, own_macros, own_form, wants_markup })
+}
+
+impl Templates {
+    fn render(&self, name: &str, context: &tera::Context) -> Result<String, BuildError> {
+        self.tera.render(name, context).map_err(|e| tera_error(name, &e))
+    }
+
+    /// A form page: the sections' markup (written in Rust, or by the
+    /// editor's macros), then `form.html` around it.
+    fn form_page(&self, page: &view::FormPage) -> Result<String, BuildError> {
+        let mut context = page.context(self.own_form || self.own_macros);
+        if self.wants_markup {
+            let sections = match self.own_macros {
+                true => self.tera.render(SECTIONS_TEMPLATE.0, &context).map_err(|e| tera_error("macros.html", &e))?,
+                false => page.sections_html(),
+            };
+            context.insert("sections_html", &sections);
+        }
+        self.render("form.html", &context)
+    }
 }
 
 /// A short content hash for asset names.
@@ -141,7 +203,7 @@ pub fn content_hash(bytes: &[u8]) -> String {
 pub type Outputs = BTreeMap<String, Vec<u8>>;
 
 /// Renders the whole site into memory.
-pub fn render(project: &Project, tera: &Tera) -> Result<Outputs, BuildError> {
+pub fn render(project: &Project, templates: &Templates) -> Result<Outputs, BuildError> {
     let started = Instant::now();
     let mut outputs = Outputs::new();
     let css_name = format!("constancia.{}.css", content_hash(CSS.as_bytes()));
@@ -175,16 +237,14 @@ pub fn render(project: &Project, tera: &Tera) -> Result<Outputs, BuildError> {
 
     for lang in &project.site.languages {
         for form in &project.forms {
-            let context = view::form_page(project, &form.manifest, lang, &assets, &list_urls);
-            let html = tera.render("form.html", &context).map_err(|e| tera_error("form.html", &e))?;
+            let page = view::FormPage::new(project, &form.manifest, lang, &assets, &list_urls);
+            let html = templates.form_page(&page)?;
             outputs.insert(format!("{lang}/{}/index.html", form.manifest.id), html.into_bytes());
         }
-        let context = view::index_page(project, lang, &assets);
-        let html = tera.render("index.html", &context).map_err(|e| tera_error("index.html", &e))?;
+        let html = templates.render("index.html", &view::index_page(project, lang, &assets))?;
         outputs.insert(format!("{lang}/index.html"), html.into_bytes());
     }
-    let context = view::root_page(project, &assets);
-    let html = tera.render("root.html", &context).map_err(|e| tera_error("root.html", &e))?;
+    let html = templates.render("root.html", &view::root_page(project, &assets))?;
     outputs.insert("index.html".into(), html.into_bytes());
     let service_worker = service_worker(&outputs);
     outputs.insert("sw.js".into(), service_worker.into_bytes());
@@ -216,8 +276,8 @@ fn service_worker(outputs: &Outputs) -> String {
 
 /// Checks, renders and writes the site.
 pub fn build(project: &Project, out: &Path) -> Result<BuildSummary, BuildError> {
-    let tera = templates(&project.dir)?;
-    let outputs = render(project, &tera)?;
+    let templates = templates(&project.dir)?;
+    let outputs = render(project, &templates)?;
     write(out, &outputs)
 }
 
@@ -307,7 +367,7 @@ mod tests {
     use std::path::Path;
 
     use super::{BUILD_PLACEHOLDER, Outputs, PRECACHE_PLACEHOLDER, SERVICE_WORKER, render, templates};
-    use crate::project::{Project, check_sources};
+    use crate::project::{Project, check_dir, check_sources};
 
     /// Eleven choices: long for a site whose threshold is 10.
     fn eleven(prefix: &str) -> String {
@@ -427,5 +487,52 @@ mod tests {
             assert_eq!(html.matches("id=\"constancia-rules\"").count(), 1, "{path}");
         }
         assert!(page(&outputs, "es/index.html").contains(r#"{"messages":{"attention":"con problemas: {}","delivered":"Caso enviado: {}","waiting":"Casos por enviar: {}"}}"#));
+    }
+
+    #[test]
+    fn the_markup_written_in_rust_is_what_the_built_in_macros_write() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        for dir in ["valid/everything", "valid/minimal", "hostile"] {
+            let project = check_dir(&fixtures.join(dir)).expect("the fixture reads");
+            assert!(!project.diagnostics.has_errors(), "{dir}: {:?}", project.diagnostics);
+            let fast = templates(Path::new("/nonexistent")).expect("templates");
+            assert!(!fast.own_macros && !fast.own_form && fast.wants_markup);
+            // The same built-in templates, with the questions written by
+            // macros.html through tera, as for an editor's own macros.html.
+            let mut through_tera = templates(Path::new("/nonexistent")).expect("templates");
+            through_tera.own_macros = true;
+            let (name, source) = super::SECTIONS_TEMPLATE;
+            through_tera.tera.add_raw_template(name, source).expect("the sections template");
+            let (a, b) = (render(&project, &fast).expect("renders"), render(&project, &through_tera).expect("renders"));
+            assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{dir}");
+            let mut pages = 0;
+            for (path, bytes) in &a {
+                assert!(*bytes == b[path], "{dir}: {path} differs:\n{}\n----\n{}", page(&a, path), page(&b, path));
+                pages += usize::from(path.ends_with("/index.html") && path.matches('/').count() == 2);
+            }
+            assert!(pages >= 1, "{dir}: no form page compared");
+        }
+    }
+
+    #[test]
+    fn an_editors_own_macros_write_the_questions() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::create_dir(dir.path().join("templates")).expect("templates/");
+        let macros = include_str!("templates/macros.html").replace("<div class=\"q\"", "<div class=\"q mine\"");
+        std::fs::write(dir.path().join("templates/macros.html"), macros).expect("macros.html");
+        let own = templates(dir.path()).expect("templates");
+        assert!(own.own_macros && !own.own_form && own.wants_markup);
+        let question = "\n[[section.question]]\nid = \"q\"\ntype = \"text\"\nlabel = \"q\"\n";
+        let outputs = render(&project(&[("f/a.toml", form("a", question))]), &own).expect("renders");
+        assert!(page(&outputs, "es/a/index.html").contains("<div class=\"q mine\" data-q=\"q\">"));
+
+        // A form.html of the editor's that walks `sections` itself, as the
+        // built-in one once did, still finds them.
+        let form_html = "{% extends \"base.html\" %}{% import \"macros.html\" as m %}{% block main %}{% for s in sections %}{{ m::section(s=s, t=t) }}{% endfor %}{% endblock main %}";
+        std::fs::write(dir.path().join("templates/form.html"), form_html).expect("form.html");
+        let own = templates(dir.path()).expect("templates");
+        assert!(own.own_macros && own.own_form && !own.wants_markup);
+        let outputs = render(&project(&[("f/a.toml", form("a", question))]), &own).expect("renders");
+        assert!(page(&outputs, "es/a/index.html").contains("<div class=\"q mine\" data-q=\"q\">"));
     }
 }

@@ -1,15 +1,17 @@
-//! View models: what the templates see.
+//! View models: what the templates and the built-in markup see.
 //!
 //! Everything a template needs is computed here (input names with instance
 //! indexes, widgets, which ids describe an input, markdown already
 //! sanitised), so templates stay simple and an editor's own templates can't
-//! get the accessibility wiring wrong by accident. Texts stay plain strings;
-//! tera escapes them.
+//! get the accessibility wiring wrong by accident. Texts stay plain strings
+//! (borrowed from the manifest); tera, or [`super::markup`], escapes them.
+//!
+//! Also the runtime's rules, serialized from borrowing structs in one pass.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::markdown::to_html;
 use crate::expr::Expr;
@@ -177,68 +179,70 @@ struct FormView {
 }
 
 /// One radio button or checkbox (wrapped in its label, so it needs no id:
-/// the template gives the first of a group `input_id`, the target of error
+/// the markup gives the first of a group `input_id`, the target of error
 /// links), or one `<option>`.
 #[derive(Debug, Serialize)]
-struct ChoiceView {
-    value: String,
-    label: String,
-    checked: bool,
-    attrs: Vec<(String, String)>,
+pub(super) struct ChoiceView<'a> {
+    pub(super) value: &'a str,
+    pub(super) label: &'a str,
+    pub(super) checked: bool,
+    pub(super) attrs: Vec<(&'a str, &'a str)>,
 }
 
+/// One question as the markup needs it. Texts borrow from the manifest;
+/// only what is computed (names, ids, markdown) is owned.
 #[derive(Debug, Serialize, Default)]
-struct QuestionView {
-    path: String,
-    name: String,
-    input_id: String,
-    widget: &'static str,
-    input_type: &'static str,
-    group: bool,
-    inline: bool,
-    label: String,
-    label_html: Option<String>,
-    hint: Option<String>,
-    help_html: Option<String>,
-    optional: bool,
-    describedby: Option<String>,
-    value: Option<String>,
-    inputmode: Option<&'static str>,
-    max_length: Option<u32>,
-    min: Option<String>,
-    max: Option<String>,
-    list_url: Option<String>,
-    filter: Vec<(String, String)>,
-    choices: Vec<ChoiceView>,
+pub(super) struct QuestionView<'a> {
+    pub(super) path: &'a str,
+    pub(super) name: String,
+    pub(super) input_id: String,
+    pub(super) widget: &'static str,
+    pub(super) input_type: &'static str,
+    pub(super) group: bool,
+    pub(super) inline: bool,
+    pub(super) label: &'a str,
+    pub(super) label_html: Option<String>,
+    pub(super) hint: Option<Cow<'a, str>>,
+    pub(super) help_html: Option<String>,
+    pub(super) optional: bool,
+    pub(super) describedby: Option<String>,
+    pub(super) value: Option<Cow<'a, str>>,
+    pub(super) inputmode: Option<&'static str>,
+    pub(super) max_length: Option<u32>,
+    pub(super) min: Option<&'a str>,
+    pub(super) max: Option<&'a str>,
+    pub(super) list_url: Option<String>,
+    pub(super) filter: Vec<(&'a str, &'a str)>,
+    pub(super) choices: Vec<ChoiceView<'a>>,
 }
 
 #[derive(Debug, Serialize)]
-struct RepeatView {
+pub(super) struct RepeatView {
     min: u32,
     max: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
-struct InstanceView {
-    index: usize,
-    legend: String,
-    questions: Vec<QuestionView>,
-    children: Vec<SectionView>,
+pub(super) struct InstanceView<'a> {
+    pub(super) index: usize,
+    pub(super) legend: String,
+    pub(super) questions: Vec<QuestionView<'a>>,
+    pub(super) children: Vec<SectionView<'a>>,
 }
 
 #[derive(Debug, Serialize)]
-struct SectionView {
-    id: String,
-    html_id: String,
-    level: u8,
-    title: String,
-    item: String,
-    help_html: Option<String>,
-    conditional: bool,
-    repeat: Option<RepeatView>,
-    instances: Vec<InstanceView>,
-    questions: Vec<QuestionView>,
-    children: Vec<SectionView>,
+pub(super) struct SectionView<'a> {
+    pub(super) id: &'a str,
+    pub(super) html_id: String,
+    pub(super) level: u8,
+    pub(super) title: &'a str,
+    pub(super) item: &'a str,
+    pub(super) help_html: Option<String>,
+    pub(super) conditional: bool,
+    pub(super) repeat: Option<RepeatView>,
+    pub(super) instances: Vec<InstanceView<'a>>,
+    pub(super) questions: Vec<QuestionView<'a>>,
+    pub(super) children: Vec<SectionView<'a>>,
 }
 
 /// List-asset paths (relative to the site root) by [`list_stem`] and language.
@@ -276,23 +280,29 @@ pub fn picker_lists(manifest: &Manifest) -> Vec<(String, &ChoiceList)> {
         .filter_map(|(_, q)| {
             let name = q.choices.as_deref()?;
             let list = manifest.lists.get(name)?;
+            if !uses_picker(q, list) {
+                return None;
+            }
             let stem = list_stem(&manifest.id, name);
-            (uses_picker(q, list) && seen.insert(stem.clone())).then_some((stem, list))
+            seen.insert(stem.clone()).then_some((stem, list))
         })
         .collect()
 }
 
 /// A long list as the JSON asset the picker loads: `[[code, label, {attributes}], ...]`.
 pub fn list_asset(list: &ChoiceList, lang: &str) -> String {
-    let rows: Vec<serde_json::Value> = list
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Row<'a> {
+        Plain(&'a str, &'a str),
+        Attributes(&'a str, &'a str, &'a BTreeMap<String, String>),
+    }
+    let rows: Vec<Row> = list
         .choices
         .iter()
-        .map(|c| {
-            if c.attributes.is_empty() {
-                json!([c.value, c.label.get(lang)])
-            } else {
-                json!([c.value, c.label.get(lang), c.attributes])
-            }
+        .map(|c| match c.attributes.is_empty() {
+            true => Row::Plain(&c.value, c.label.get(lang)),
+            false => Row::Attributes(&c.value, c.label.get(lang), &c.attributes),
         })
         .collect();
     serde_json::to_string(&rows).expect("lists always serialize")
@@ -304,24 +314,46 @@ struct FormRenderer<'a> {
     t: &'static Messages,
     list_urls: &'a ListUrls,
     root: &'static str,
+    /// The sections nested in each section, in form order.
+    children: HashMap<&'a str, Vec<&'a Section>>,
 }
 
-impl FormRenderer<'_> {
-    fn children_of(&self, section: &Section) -> Vec<&Section> {
-        self.manifest.sections.iter().filter(|s| s.parent.as_deref() == Some(section.id.as_str())).collect()
+impl<'a> FormRenderer<'a> {
+    fn new(
+        manifest: &'a Manifest,
+        lang: &'a str,
+        t: &'static Messages,
+        list_urls: &'a ListUrls,
+        root: &'static str,
+    ) -> Self {
+        let mut children: HashMap<&str, Vec<&Section>> = HashMap::new();
+        for section in &manifest.sections {
+            if let Some(parent) = &section.parent {
+                children.entry(parent.as_str()).or_default().push(section);
+            }
+        }
+        Self { manifest, lang, t, list_urls, root, children }
     }
 
-    /// Renders a section. `prefix` is the input-name prefix of the instance
-    /// it lives in (`""`, or `acts.0.`).
-    fn section(&self, section: &Section, prefix: &str, level: u8) -> SectionView {
-        let title = section.title.get(self.lang).to_owned();
-        let item = section.item_label.as_ref().map_or_else(|| title.clone(), |t| t.get(self.lang).to_owned());
-        let html_id = format!("{prefix}{}", section.id);
+    fn children_of(&self, section: &Section) -> &[&'a Section] {
+        self.children.get(section.id.as_str()).map_or(&[], Vec::as_slice)
+    }
+
+    /// The views of the top-level sections, with everything nested in them.
+    fn sections(&self) -> Vec<SectionView<'a>> {
+        self.manifest.sections.iter().filter(|s| s.parent.is_none()).map(|s| self.section(s, "", 2)).collect()
+    }
+
+    /// A section. `prefix` is the input-name prefix of the instance it
+    /// lives in (`""`, or `acts.0.`).
+    fn section(&self, section: &'a Section, prefix: &str, level: u8) -> SectionView<'a> {
+        let title = section.title.get(self.lang);
+        let item = section.item_label.as_ref().map_or(title, |t| t.get(self.lang));
         let mut view = SectionView {
-            id: section.id.clone(),
-            html_id,
+            id: &section.id,
+            html_id: format!("{prefix}{}", section.id),
             level,
-            item: item.clone(),
+            item,
             title,
             help_html: section.help.as_ref().map(|h| to_html(h.get(self.lang))),
             conditional: section.relevant.is_some(),
@@ -353,32 +385,27 @@ impl FormRenderer<'_> {
         view
     }
 
-    fn question(&self, q: &Question, prefix: &str) -> Option<QuestionView> {
+    fn question(&self, q: &'a Question, prefix: &str) -> Option<QuestionView<'a>> {
         if q.kind == QuestionType::Calculate {
             return None;
         }
         let lang = self.lang;
         let name = format!("{prefix}{}", q.id);
         let mut view = QuestionView {
-            path: q.path.clone(),
+            path: &q.path,
             input_id: format!("f-{name}"),
-            label: q.label.get(lang).to_owned(),
-            hint: q.hint.as_ref().map(|h| h.get(lang).to_owned()),
+            label: q.label.get(lang),
+            hint: q.hint.as_ref().map(|h| Cow::Borrowed(h.get(lang))),
             help_html: q.help.as_ref().map(|h| to_html(h.get(lang))),
             optional: q.required == Expr::Bool(false),
             ..QuestionView::default()
         };
         let list = q.choices.as_deref().and_then(|l| self.manifest.lists.get(l));
-        let mut described = Vec::new();
-        if view.hint.is_some() {
-            described.push(format!("h-{name}"));
-        }
-        if view.help_html.is_some() {
-            described.push(format!("x-{name}"));
-        }
+        // Which ids describe the input: its hint, then its help.
+        let (mut hint_id, help_id) = (view.hint.is_some(), view.help_html.is_some());
         let default_text = q.default.as_ref().map(|d| match d {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
+            serde_json::Value::String(s) => Cow::Borrowed(s.as_str()),
+            other => Cow::Owned(other.to_string()),
         });
         match q.kind {
             QuestionType::Note => {
@@ -398,8 +425,8 @@ impl FormRenderer<'_> {
                 view.choices = [("true", self.t.yes, true), ("false", self.t.no, false)]
                     .into_iter()
                     .map(|(value, label, b)| ChoiceView {
-                        value: value.into(),
-                        label: label.into(),
+                        value,
+                        label,
                         checked: default == Some(b),
                         attrs: Vec::new(),
                     })
@@ -407,7 +434,7 @@ impl FormRenderer<'_> {
             }
             QuestionType::SelectOne | QuestionType::SelectMultiple => {
                 let list = list?;
-                view.filter = q.choice_filter.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                view.filter = q.choice_filter.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 if uses_picker(q, list) {
                     view.widget = "search";
                     view.input_type = "text";
@@ -416,34 +443,35 @@ impl FormRenderer<'_> {
                     view.list_url = self.list_urls.get(&(stem, lang.to_owned())).map(|u| format!("{}{u}", self.root));
                     let search_hint = self.t.search_hint;
                     view.hint = Some(match view.hint.take() {
-                        Some(hint) => format!("{hint} {search_hint}"),
-                        None => search_hint.to_owned(),
+                        Some(hint) => Cow::Owned(format!("{hint} {search_hint}")),
+                        None => Cow::Borrowed(search_hint),
                     });
-                    if !described.contains(&format!("h-{name}")) {
-                        described.insert(0, format!("h-{name}"));
-                    }
+                    hint_id = true;
                 } else {
-                    let defaults: Vec<String> = match &q.default {
-                        Some(serde_json::Value::String(s)) => vec![s.clone()],
+                    let defaults: Vec<&str> = match &q.default {
+                        Some(serde_json::Value::String(s)) => vec![s.as_str()],
                         Some(serde_json::Value::Array(items)) => {
-                            items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect()
+                            items.iter().filter_map(serde_json::Value::as_str).collect()
                         }
                         _ => Vec::new(),
                     };
-                    let filter_keys: Vec<&String> = q.choice_filter.keys().collect();
+                    let filtered = !q.choice_filter.is_empty();
                     view.choices = list
                         .choices
                         .iter()
                         .map(|c| ChoiceView {
-                            value: c.value.clone(),
-                            label: c.label.get(lang).to_owned(),
-                            checked: defaults.contains(&c.value),
-                            attrs: c
-                                .attributes
-                                .iter()
-                                .filter(|(k, _)| filter_keys.contains(k))
-                                .map(|(k, v)| (k.clone(), v.clone()))
-                                .collect(),
+                            value: &c.value,
+                            label: c.label.get(lang),
+                            checked: defaults.contains(&c.value.as_str()),
+                            attrs: match filtered {
+                                true => c
+                                    .attributes
+                                    .iter()
+                                    .filter(|(k, _)| q.choice_filter.contains_key(*k))
+                                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                                    .collect(),
+                                false => Vec::new(),
+                            },
                         })
                         .collect();
                     let dropdown = q.kind == QuestionType::SelectOne
@@ -474,76 +502,115 @@ impl FormRenderer<'_> {
                 view.input_type = input_type;
                 view.inputmode = inputmode;
                 if q.kind == QuestionType::Date {
-                    view.min = q.min.as_ref().and_then(|m| m.as_str().map(str::to_owned));
-                    view.max = q.max.as_ref().and_then(|m| m.as_str().map(str::to_owned));
+                    view.min = q.min.as_ref().and_then(serde_json::Value::as_str);
+                    view.max = q.max.as_ref().and_then(serde_json::Value::as_str);
                 }
             }
         }
         if view.widget != "note" {
-            view.describedby = (!described.is_empty()).then(|| described.join(" "));
+            view.describedby = match (hint_id, help_id) {
+                (true, true) => Some(format!("h-{name} x-{name}")),
+                (true, false) => Some(format!("h-{name}")),
+                (false, true) => Some(format!("x-{name}")),
+                (false, false) => None,
+            };
         }
         view.name = name;
         Some(view)
     }
 }
 
-/// JSON safe inside `<script>`: no `<`, `>` or `&` can end the element early.
-fn script_json(value: &serde_json::Value) -> String {
-    serde_json::to_string(value)
-        .expect("rules always serialize")
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+/// serde_json's compact output, safe inside `<script>`: `<`, `>` and `&`
+/// are written as `\u003c`, `\u003e` and `\u0026`, so no `</script>` or
+/// `<!--` in a text can end the element early. In JSON those characters
+/// can only stand inside strings, which is where this formatter works,
+/// while the text is written: no second pass over the output.
+struct ScriptFormatter;
+
+impl serde_json::ser::Formatter for ScriptFormatter {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let bytes = fragment.as_bytes();
+        let mut start = 0;
+        for (at, byte) in bytes.iter().enumerate() {
+            let escaped: &[u8] = match byte {
+                b'<' => b"\\u003c",
+                b'>' => b"\\u003e",
+                b'&' => b"\\u0026",
+                _ => continue,
+            };
+            writer.write_all(&bytes[start..at])?;
+            writer.write_all(escaped)?;
+            start = at + 1;
+        }
+        writer.write_all(&bytes[start..])
+    }
+}
+
+/// JSON safe inside `<script>` (see [`ScriptFormatter`]).
+fn script_json(value: &impl Serialize) -> String {
+    let mut out = Vec::with_capacity(4096);
+    value
+        .serialize(&mut serde_json::Serializer::with_formatter(&mut out, ScriptFormatter))
+        .expect("rules always serialize");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 /// What a page without a form tells the runtime: the texts of the outbox
 /// status that every page shows.
 fn status_rules(lang: &str) -> String {
     let t = messages::for_language(lang);
-    script_json(&json!({
-        "messages": { "waiting": t.waiting, "attention": t.attention, "delivered": t.delivered },
-    }))
+    #[derive(Serialize)]
+    struct Status {
+        messages: BTreeMap<&'static str, &'static str>,
+    }
+    let messages = BTreeMap::from([("waiting", t.waiting), ("attention", t.attention), ("delivered", t.delivered)]);
+    script_json(&Status { messages })
 }
 
-/// The texts the runtime shows, by the keys it asks for.
-fn runtime_messages(t: &Messages) -> serde_json::Value {
-    json!({
-        "required": t.required,
-        "constraint": t.constraint,
-        "invalid_integer": t.invalid_integer,
-        "invalid_decimal": t.invalid_decimal,
-        "invalid_date": t.invalid_date,
-        "invalid_time": t.invalid_time,
-        "invalid_yes_no": t.invalid_yes_no,
-        "invalid_text": t.invalid_text,
-        "invalid_email": t.invalid_email,
-        "invalid_phone": t.invalid_phone,
-        "invalid_choice": t.invalid_choice,
-        "filtered_choice": t.filtered_choice,
-        "unknown_field": t.unknown_field,
-        "too_small": t.too_small,
-        "too_large": t.too_large,
-        "too_early": t.too_early,
-        "too_late": t.too_late,
-        "too_few_choices": t.too_few_choices,
-        "too_many_choices": t.too_many_choices,
-        "too_long": t.too_long,
-        "too_few_instances": t.too_few_instances,
-        "error_summary": t.error_summary,
-        "error_prefix": t.error_prefix,
-        "remove": t.remove,
-        "received": t.received,
-        "reference": t.reference,
-        "another": t.another,
-        "queued": t.queued,
-        "held": t.held,
-        "not_saved": t.not_saved,
-        "waiting": t.waiting,
-        "attention": t.attention,
-        "delivered": t.delivered,
-        "draft": t.draft,
-        "discard": t.discard,
-    })
+/// The texts the runtime shows, by the keys it asks for (sorted, as a map
+/// writes them).
+fn runtime_messages(t: &Messages) -> BTreeMap<&'static str, &'static str> {
+    BTreeMap::from([
+        ("required", t.required),
+        ("constraint", t.constraint),
+        ("invalid_integer", t.invalid_integer),
+        ("invalid_decimal", t.invalid_decimal),
+        ("invalid_date", t.invalid_date),
+        ("invalid_time", t.invalid_time),
+        ("invalid_yes_no", t.invalid_yes_no),
+        ("invalid_text", t.invalid_text),
+        ("invalid_email", t.invalid_email),
+        ("invalid_phone", t.invalid_phone),
+        ("invalid_choice", t.invalid_choice),
+        ("filtered_choice", t.filtered_choice),
+        ("unknown_field", t.unknown_field),
+        ("too_small", t.too_small),
+        ("too_large", t.too_large),
+        ("too_early", t.too_early),
+        ("too_late", t.too_late),
+        ("too_few_choices", t.too_few_choices),
+        ("too_many_choices", t.too_many_choices),
+        ("too_long", t.too_long),
+        ("too_few_instances", t.too_few_instances),
+        ("error_summary", t.error_summary),
+        ("error_prefix", t.error_prefix),
+        ("remove", t.remove),
+        ("received", t.received),
+        ("reference", t.reference),
+        ("another", t.another),
+        ("queued", t.queued),
+        ("held", t.held),
+        ("not_saved", t.not_saved),
+        ("waiting", t.waiting),
+        ("attention", t.attention),
+        ("delivered", t.delivered),
+        ("draft", t.draft),
+        ("discard", t.discard),
+    ])
 }
 
 /// The calculations the runtime must compute: those that a condition, a
@@ -576,6 +643,84 @@ fn calculations_read(manifest: &Manifest) -> BTreeSet<&str> {
     read
 }
 
+/// The runtime's rules, serialized as they are: the fields of each struct
+/// are in alphabetical order, the order these objects have always been
+/// written in (and the runtime does not care about).
+#[derive(Serialize)]
+struct Rules<'a> {
+    drafts: bool,
+    form: &'a str,
+    lang: &'a str,
+    messages: BTreeMap<&'static str, &'static str>,
+    more: &'a str,
+    order: Vec<Step<'a>>,
+    questions: Vec<QuestionRules<'a>>,
+    sections: Vec<SectionRules<'a>>,
+    submit: String,
+    version: u32,
+}
+
+/// One step of the order of evaluation: a run `[first, last]` of question
+/// indexes, or the path of a repeat.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Step<'a> {
+    Run([usize; 2]),
+    Repeat(&'a str),
+}
+
+#[derive(Serialize)]
+struct SectionRules<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<&'a str>,
+    /// Its questions: a run of `questions`, which follow the sections' order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    q: Option<[usize; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relevant: Option<&'a Expr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repeat: Option<RepeatRules>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct RepeatRules {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<u32>,
+    min: u32,
+}
+
+#[derive(Serialize)]
+struct QuestionRules<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    calculation: Option<&'a Expr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    constraint: Option<&'a Expr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filter: Option<&'a BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    list: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_length: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min: Option<&'a serde_json::Value>,
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relevant: Option<&'a Expr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required: Option<&'a Expr>,
+    #[serde(rename = "type")]
+    kind: QuestionType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_type: Option<&'a str>,
+}
+
 /// The data the browser runtime reads from a page: the rules of the form
 /// (expressions as compiled JSON) and the messages in the page's language.
 ///
@@ -594,144 +739,160 @@ fn rules(
     root: &str,
 ) -> String {
     let calculations = calculations_read(manifest);
-    let kept: Vec<(&Section, &Question)> = manifest
-        .questions()
-        .filter(|(_, q)| match q.kind {
-            QuestionType::Note => q.relevant.is_some(),
-            QuestionType::Calculate => calculations.contains(q.path.as_str()),
-            _ => true,
-        })
-        .collect();
-    let sections: Vec<serde_json::Value> = manifest
-        .sections
-        .iter()
-        .map(|s| {
-            let mut v = json!({ "id": s.id });
-            // Its questions: a run of `questions`, which follow the sections' order.
-            let mut mine = kept.iter().enumerate().filter(|(_, (section, _))| section.id == s.id).map(|(i, _)| i);
-            if let Some(first) = mine.next() {
-                v["q"] = json!([first, mine.next_back().unwrap_or(first)]);
-            }
-            if let Some(relevant) = &s.relevant {
-                v["relevant"] = json!(relevant);
-            }
-            if let Some(repeat) = s.repeat {
-                v["scope"] = json!(s.scope);
-                v["repeat"] = json!(repeat);
-            }
-            if let Some(parent) = &s.parent {
-                v["parent"] = json!(parent);
-            }
-            v
-        })
-        .collect();
-    let questions: Vec<serde_json::Value> = kept
-        .iter()
-        .map(|(_, q)| {
-            let mut v = json!({ "path": q.path, "type": q.kind });
-            let object = v.as_object_mut().expect("object");
-            if q.required != Expr::Bool(false) {
-                object.insert("required".into(), json!(q.required));
-            }
-            for (key, expr) in
-                [("relevant", &q.relevant), ("constraint", &q.constraint), ("calculation", &q.calculation)]
-            {
-                if let Some(expr) = expr {
-                    object.insert(key.into(), json!(expr));
-                }
-            }
-            if let Some(message) = &q.constraint_message {
-                object.insert("message".into(), json!(message.get(lang)));
-            }
-            if !q.choice_filter.is_empty() {
-                object.insert("filter".into(), json!(q.choice_filter));
-            }
-            if let Some((name, list)) =
-                q.choices.as_deref().and_then(|name| manifest.lists.get(name).map(|l| (name, l)))
-            {
-                if uses_picker(q, list) {
-                    if let Some(url) = list_urls.get(&(list_stem(&manifest.id, name), lang.to_owned())) {
-                        object.insert("list".into(), json!(format!("{root}{url}")));
-                    }
-                }
-            }
-            for (key, value) in [("min", &q.min), ("max", &q.max)] {
-                if let Some(value) = value {
-                    object.insert(key.into(), value.clone());
-                }
-            }
-            if let Some(max_length) = q.max_length {
-                object.insert("max_length".into(), json!(max_length));
-            }
-            if let Some(value_type) = &q.value_type {
-                object.insert("value_type".into(), json!(value_type));
-            }
-            v
-        })
-        .collect();
+    let keep = |q: &Question| match q.kind {
+        QuestionType::Note => q.relevant.is_some(),
+        QuestionType::Calculate => calculations.contains(q.path.as_str()),
+        _ => true,
+    };
+    let mut questions: Vec<QuestionRules> = Vec::new();
+    let mut sections: Vec<SectionRules> = Vec::with_capacity(manifest.sections.len());
+    for s in &manifest.sections {
+        let first = questions.len();
+        questions
+            .extend(s.questions.iter().filter(|q| keep(q)).map(|q| question_rules(manifest, q, lang, list_urls, root)));
+        sections.push(SectionRules {
+            id: &s.id,
+            parent: s.parent.as_deref(),
+            q: (questions.len() > first).then(|| [first, questions.len() - 1]),
+            relevant: s.relevant.as_ref(),
+            repeat: s.repeat.map(|r| RepeatRules { max: r.max, min: r.min }),
+            scope: s.repeat.map(|_| s.scope.as_str()),
+        });
+    }
     // The order of evaluation, as runs of consecutive question indexes.
-    let index: HashMap<&str, usize> = kept.iter().enumerate().map(|(i, (_, q))| (q.path.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = questions.iter().enumerate().map(|(i, q)| (q.path, i)).collect();
     let repeats: BTreeSet<&str> =
         manifest.sections.iter().filter(|s| s.repeat.is_some()).map(|s| s.scope.as_str()).collect();
-    let mut order: Vec<serde_json::Value> = Vec::new();
+    let mut order: Vec<Step> = Vec::new();
     let mut run: Option<(usize, usize)> = None;
     for path in &manifest.order {
         if let Some(&i) = index.get(path.as_str()) {
             run = match run {
                 Some((first, last)) if last + 1 == i => Some((first, i)),
                 other => {
-                    order.extend(other.map(|(first, last)| json!([first, last])));
+                    order.extend(other.map(|(first, last)| Step::Run([first, last])));
                     Some((i, i))
                 }
             };
         } else if repeats.contains(path.as_str()) {
-            order.extend(run.take().map(|(first, last)| json!([first, last])));
-            order.push(json!(path));
+            order.extend(run.take().map(|(first, last)| Step::Run([first, last])));
+            order.push(Step::Repeat(path));
         }
     }
-    order.extend(run.map(|(first, last)| json!([first, last])));
-    script_json(&json!({
-        "form": manifest.id,
-        "version": manifest.version,
-        "lang": lang,
-        "submit": format!("{}/api/v1/submissions", project.site.collector),
-        "drafts": project.site.drafts,
-        "more": assets.more,
-        "order": order,
-        "sections": sections,
-        "questions": questions,
-        "messages": runtime_messages(t),
-    }))
+    order.extend(run.map(|(first, last)| Step::Run([first, last])));
+    script_json(&Rules {
+        drafts: project.site.drafts,
+        form: &manifest.id,
+        lang,
+        messages: runtime_messages(t),
+        more: &assets.more,
+        order,
+        questions,
+        sections,
+        submit: format!("{}/api/v1/submissions", project.site.collector),
+        version: manifest.version,
+    })
 }
 
-/// The page of one form in one language.
-pub fn form_page(
-    project: &Project,
+fn question_rules<'a>(
     manifest: &Manifest,
+    q: &'a Question,
     lang: &str,
-    assets: &Assets,
     list_urls: &ListUrls,
-) -> tera::Context {
-    #[derive(Serialize)]
-    struct Body {
-        form: FormView,
-        sections: Vec<SectionView>,
-        rules: String,
+    root: &str,
+) -> QuestionRules<'a> {
+    let list = q.choices.as_deref().and_then(|name| {
+        let list = manifest.lists.get(name)?;
+        if !uses_picker(q, list) {
+            return None;
+        }
+        let url = list_urls.get(&(list_stem(&manifest.id, name), lang.to_owned()))?;
+        Some(format!("{root}{url}"))
+    });
+    QuestionRules {
+        calculation: q.calculation.as_ref(),
+        constraint: q.constraint.as_ref(),
+        filter: (!q.choice_filter.is_empty()).then_some(&q.choice_filter),
+        list,
+        max: q.max.as_ref(),
+        max_length: q.max_length,
+        message: q.constraint_message.as_ref().map(|m| m.get(lang)),
+        min: q.min.as_ref(),
+        path: &q.path,
+        relevant: q.relevant.as_ref(),
+        required: (q.required != Expr::Bool(false)).then_some(&q.required),
+        kind: q.kind,
+        value_type: q.value_type.as_deref(),
     }
-    let t = messages::for_language(lang);
-    let root = "../../";
-    let renderer = FormRenderer { manifest, lang, t, list_urls, root };
-    let sections =
-        manifest.sections.iter().filter(|s| s.parent.is_none()).map(|s| renderer.section(s, "", 2)).collect();
-    let form = FormView {
-        id: manifest.id.clone(),
-        version: manifest.version,
-        title: manifest.title.get(lang).to_owned(),
-        intro_html: manifest.intro.as_ref().map(|i| to_html(i.get(lang))),
-        action: format!("{}/submit/{}/{}", project.site.collector, manifest.id, manifest.version),
-    };
-    let rules = rules(project, manifest, lang, t, assets, list_urls, root);
-    let id = manifest.id.clone();
-    let alternates = alternates(project, lang, |l| format!("../../{l}/{id}/"));
-    page(project, lang, root, assets, alternates, None, Body { form, sections, rules })
+}
+
+#[derive(Serialize)]
+struct FormBody<'a> {
+    form: &'a FormView,
+    /// The section views, for templates of the editor's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sections: Option<&'a [SectionView<'a>]>,
+    rules: &'a str,
+}
+
+/// The page of one form in one language, up to its questions' markup,
+/// which [`FormPage::sections_html`] writes in Rust or a template of the
+/// editor's writes from [`FormPage::context`]'s `sections`.
+pub struct FormPage<'a> {
+    project: &'a Project,
+    manifest: &'a Manifest,
+    lang: &'a str,
+    assets: &'a Assets,
+    t: &'static Messages,
+    form: FormView,
+    sections: Vec<SectionView<'a>>,
+    rules: String,
+}
+
+impl<'a> FormPage<'a> {
+    /// Computes everything the page shows.
+    pub fn new(
+        project: &'a Project,
+        manifest: &'a Manifest,
+        lang: &'a str,
+        assets: &'a Assets,
+        list_urls: &'a ListUrls,
+    ) -> Self {
+        let t = messages::for_language(lang);
+        let root = "../../";
+        let sections = FormRenderer::new(manifest, lang, t, list_urls, root).sections();
+        let form = FormView {
+            id: manifest.id.clone(),
+            version: manifest.version,
+            title: manifest.title.get(lang).to_owned(),
+            intro_html: manifest.intro.as_ref().map(|i| to_html(i.get(lang))),
+            action: format!("{}/submit/{}/{}", project.site.collector, manifest.id, manifest.version),
+        };
+        let rules = rules(project, manifest, lang, t, assets, list_urls, root);
+        Self { project, manifest, lang, assets, t, form, sections, rules }
+    }
+
+    /// What `form.html` sees, but `sections_html`; with the section views
+    /// as `sections` when `with_views` (a template of the editor's may
+    /// read them; turning them into tera's JSON is most of the cost of a
+    /// page, so the built-in templates never ask for them).
+    pub fn context(&self, with_views: bool) -> tera::Context {
+        let id = &self.manifest.id;
+        let alternates = alternates(self.project, self.lang, |l| format!("../../{l}/{id}/"));
+        let body =
+            FormBody { form: &self.form, sections: with_views.then_some(self.sections.as_slice()), rules: &self.rules };
+        page(self.project, self.lang, "../../", self.assets, alternates, None, body)
+    }
+
+    /// The markup of the top-level sections, each after a line break,
+    /// byte for byte what the built-in `macros.html` writes.
+    pub fn sections_html(&self) -> String {
+        let questions: usize = self.manifest.sections.iter().map(|s| s.questions.len()).sum();
+        let mut out = String::with_capacity(1024 + questions * 640);
+        for section in &self.sections {
+            out.push('\n');
+            super::markup::section(&mut out, section, self.t);
+        }
+        out
+    }
 }
