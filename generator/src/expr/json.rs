@@ -1,8 +1,9 @@
 //! Compiled expressions as compact JSON (see [`Expr`] for the shape).
 
 use serde::de::Error as _;
+use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 use super::{BinaryOp, Expr, Func};
 use crate::value::{parse_date, parse_time};
@@ -10,19 +11,22 @@ use crate::value::{parse_date, parse_time};
 /// Manifests are trusted input, but not unbounded: deeper trees are refused.
 const MAX_DEPTH: usize = 256;
 
-/// The JSON form of an expression.
-pub fn to_json(expr: &Expr) -> Json {
+/// The JSON form of an expression, as a value: the reference that the
+/// [`Serialize`] implementation, which writes the same JSON directly, is
+/// tested against.
+#[cfg(test)]
+pub(crate) fn to_json(expr: &Expr) -> Json {
     match expr {
         Expr::Number(n) => crate::value::number_to_json(*n),
         Expr::Text(t) => Json::String(t.clone()),
         Expr::Bool(b) => Json::Bool(*b),
-        Expr::Date(d) => json!(["date", d]),
-        Expr::Time(t) => json!(["time", t]),
-        Expr::Ref(path) => json!(["ref", path]),
-        Expr::SelfValue => json!(["."]),
-        Expr::Not(inner) => json!(["not", to_json(inner)]),
-        Expr::Neg(inner) => json!(["neg", to_json(inner)]),
-        Expr::Binary(op, left, right) => json!([op.symbol(), to_json(left), to_json(right)]),
+        Expr::Date(d) => serde_json::json!(["date", d]),
+        Expr::Time(t) => serde_json::json!(["time", t]),
+        Expr::Ref(path) => serde_json::json!(["ref", path]),
+        Expr::SelfValue => serde_json::json!(["."]),
+        Expr::Not(inner) => serde_json::json!(["not", to_json(inner)]),
+        Expr::Neg(inner) => serde_json::json!(["neg", to_json(inner)]),
+        Expr::Binary(op, left, right) => serde_json::json!([op.symbol(), to_json(left), to_json(right)]),
         Expr::Call(func, args) => {
             let mut items = vec![Json::String(func.name().to_owned())];
             items.extend(args.iter().map(to_json));
@@ -106,10 +110,51 @@ fn read(json: &Json, depth: usize) -> Result<Expr, String> {
     }
 }
 
+/// Written straight to the serializer, the same JSON as [`to_json`]
+/// without building it first: manifests and every page's rules hold
+/// thousands of expressions.
 impl Serialize for Expr {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        to_json(self).serialize(serializer)
+        use Operand::{Text, Tree};
+        match self {
+            Expr::Number(n) => crate::value::number_to_json(*n).serialize(serializer),
+            Expr::Text(t) => serializer.serialize_str(t),
+            Expr::Bool(b) => serializer.serialize_bool(*b),
+            Expr::Date(d) => tagged(serializer, "date", &[Text(d)]),
+            Expr::Time(t) => tagged(serializer, "time", &[Text(t)]),
+            Expr::Ref(path) => tagged(serializer, "ref", &[Text(path)]),
+            Expr::SelfValue => tagged(serializer, ".", &[]),
+            Expr::Not(inner) => tagged(serializer, "not", &[Tree(inner)]),
+            Expr::Neg(inner) => tagged(serializer, "neg", &[Tree(inner)]),
+            Expr::Binary(op, left, right) => tagged(serializer, op.symbol(), &[Tree(left), Tree(right)]),
+            Expr::Call(func, args) => {
+                let mut seq = serializer.serialize_seq(Some(args.len() + 1))?;
+                seq.serialize_element(func.name())?;
+                for arg in args {
+                    seq.serialize_element(arg)?;
+                }
+                seq.end()
+            }
+        }
     }
+}
+
+/// An operand in an expression's array.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Operand<'a> {
+    Tree(&'a Expr),
+    Text(&'a str),
+}
+
+/// `[tag, operands...]`.
+fn tagged<S: Serializer>(serializer: S, tag: &str, operands: &[Operand]) -> Result<S::Ok, S::Error> {
+    let mut seq = serializer.serialize_seq(Some(operands.len() + 1))?;
+    seq.serialize_element(tag)?;
+    for operand in operands {
+        seq.serialize_element(operand)?;
+    }
+    seq.end()
 }
 
 impl<'de> Deserialize<'de> for Expr {
@@ -121,6 +166,8 @@ impl<'de> Deserialize<'de> for Expr {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -137,6 +184,7 @@ mod tests {
             let json: Json = serde_json::from_str(text).unwrap();
             let expr = from_json(&json).unwrap();
             assert_eq!(to_json(&expr), json, "{text}");
+            assert_eq!(serde_json::to_string(&expr).unwrap(), json.to_string(), "{text}: serialized directly");
         }
     }
 

@@ -167,6 +167,11 @@ pub fn templates(forms_dir: &Path) -> Result<Templates, BuildError> {
     let wants_markup = !own_form || own.iter().any(|name| sources[*name].contains("sections_html"));
     if own_macros {
         sources.insert(SECTIONS_TEMPLATE.0.to_owned(), SECTIONS_TEMPLATE.1.to_owned());
+    } else if !own.iter().any(|name| sources[*name].contains("macros.html")) {
+        // Nothing imports the built-in macros (the questions are written
+        // by `markup`): parsing them would take longer than writing the
+        // markup of a thousand questions.
+        sources.remove("macros.html");
     }
     tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
         .map_err(|e| tera_error("templates", &e))?;
@@ -502,7 +507,8 @@ mod tests {
             let mut through_tera = templates(Path::new("/nonexistent")).expect("templates");
             through_tera.own_macros = true;
             let (name, source) = super::SECTIONS_TEMPLATE;
-            through_tera.tera.add_raw_template(name, source).expect("the sections template");
+            let macros = ("macros.html", include_str!("templates/macros.html"));
+            through_tera.tera.add_raw_templates([macros, (name, source)]).expect("the sections template");
             let (a, b) = (render(&project, &fast).expect("renders"), render(&project, &through_tera).expect("renders"));
             assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{dir}");
             let mut pages = 0;
