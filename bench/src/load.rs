@@ -49,6 +49,11 @@ struct Args {
     /// instead of starting one (for profiling).
     #[arg(long)]
     address: Option<String>,
+    /// Threads of the load generator's runtime. One is plenty to keep 64
+    /// keep-alive connections busy and leaves the other core to the
+    /// collector being measured.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Client counts to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64])]
     clients: Vec<usize>,
@@ -222,7 +227,8 @@ fn main() -> anyhow::Result<()> {
     let case: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&args.case).with_context(|| format!("failed to read `{}`", args.case.display()))?,
     )?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(args.threads.max(1)).enable_all().build()?;
     let collector = match &args.address {
         Some(_) => None,
         None => Some(Collector::start(&args.collector, &args.site)?),

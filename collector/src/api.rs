@@ -195,7 +195,7 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
         lang: lang.to_owned(),
         content_sha256,
         request_sha256,
-        answers: stored_answers,
+        answers: crate::store::encode_answers(&stored_answers),
         received_at,
         completed_at: body.completed_at.clone(),
         channel: "api",

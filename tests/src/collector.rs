@@ -578,12 +578,15 @@ pub fn count_submissions(path: &Path) -> i64 {
 /// A stored submission: (reference, stored answers as JSON).
 pub fn stored(path: &Path, submission_id: &str) -> Option<(String, Value)> {
     let connection = open_db(path);
-    let mut statement =
-        connection.prepare("SELECT reference, answers FROM submissions WHERE submission_id = ?1").expect("a query");
+    let mut statement = connection
+        .prepare("SELECT reference, answers_format, answers FROM submissions WHERE submission_id = ?1")
+        .expect("a query");
     let mut rows = statement.query([submission_id]).expect("a query");
     let row = rows.next().expect("a row")?;
     let reference: String = row.get(0).expect("reference");
-    let answers: String = row.get(1).expect("answers");
+    let format: String = row.get(1).expect("answers_format");
+    let bytes: Vec<u8> = row.get(2).expect("answers");
+    let answers = collector::store::decode_answers(&format, &bytes).expect("stored answers decode");
     Some((reference, serde_json::from_str(&answers).expect("stored answers are JSON")))
 }
 

@@ -79,12 +79,15 @@ impl Collector {
             .unwrap_or_else(|e| panic!("cannot open `{}`: {e}", self.db.display()));
         let mut query = db
             .prepare(
-                "SELECT reference, submission_id, form_id, version, channel, answers FROM submissions ORDER BY seq",
+                "SELECT reference, submission_id, form_id, version, channel, answers_format, answers FROM submissions \
+                 ORDER BY seq",
             )
             .expect("the submissions table");
         query
             .query_map([], |row| {
-                let answers: String = row.get(5)?;
+                let format: String = row.get(5)?;
+                let bytes: Vec<u8> = row.get(6)?;
+                let answers = collector::store::decode_answers(&format, &bytes).expect("stored answers decode");
                 Ok(json!({
                     "reference": row.get::<_, String>(0)?,
                     "submission_id": row.get::<_, String>(1)?,
