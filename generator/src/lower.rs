@@ -1069,7 +1069,7 @@ fn question(
     // Keys that don't fit the type.
     let allowed_extra = type_keys(kind);
     for key in &raw.keys {
-        let name = key.value.as_str();
+        let name = key.value;
         let fits = COMMON_KEYS.contains(&name)
             || allowed_extra.contains(&name)
             || (ANSWER_KEYS.contains(&name) && !matches!(kind, QuestionType::Note | QuestionType::Calculate));

@@ -35,6 +35,12 @@ impl AsRef<str> for Sp<String> {
     }
 }
 
+impl AsRef<str> for Sp<&str> {
+    fn as_ref(&self) -> &str {
+        self.value
+    }
+}
+
 /// A key and a text value, both with their spans.
 pub(crate) type SpannedPair = (Sp<String>, Sp<String>);
 
@@ -196,8 +202,9 @@ pub(crate) struct RawQuestion {
     pub pii: Option<bool>,
     pub stats: Option<bool>,
     /// Every key written, with its span, so `lower` can point at keys that
-    /// don't belong to the question's type.
-    pub keys: Vec<Sp<String>>,
+    /// don't belong to the question's type (only keys of [`QUESTION_KEYS`]:
+    /// the others were reported as unknown).
+    pub keys: Vec<Sp<&'static str>>,
 }
 
 pub(crate) const SITE_KEYS: &[&str] =
@@ -332,8 +339,10 @@ impl Reader<'_> {
                 let mut entries = Vec::new();
                 for (lang, value) in table.iter() {
                     let lang = Sp::new(lang.get_ref().to_string(), lang.span());
-                    if let Some(text) = self.string(value, &format!("{key}.{}", lang.value)) {
-                        entries.push((Some(lang), text));
+                    // As `string`, without the key's full name unless it is wrong.
+                    match value.get_ref() {
+                        DeValue::String(text) => entries.push((Some(lang), Sp::new(text.to_string(), value.span()))),
+                        _ => self.wrong_type(value, &format!("{key}.{}", lang.value), "a text in quotes"),
                     }
                 }
                 Some(RawText { span: item.span(), entries })
@@ -640,8 +649,8 @@ impl Reader<'_> {
         };
         for (key, value) in table.iter() {
             let name: &str = key.get_ref();
-            if QUESTION_KEYS.contains(&name) {
-                q.keys.push(Sp::new(name.to_owned(), key.span()));
+            if let Some(known) = QUESTION_KEYS.iter().find(|k| **k == name) {
+                q.keys.push(Sp::new(*known, key.span()));
             }
             match name {
                 "id" => q.id = self.string(value, "id"),

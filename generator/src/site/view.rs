@@ -9,6 +9,7 @@
 //! Also the runtime's rules, serialized from borrowing structs in one pass.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
@@ -316,6 +317,12 @@ struct FormRenderer<'a> {
     root: &'static str,
     /// The sections nested in each section, in form order.
     children: HashMap<&'a str, Vec<&'a Section>>,
+    /// Markdown already rendered, by source: a help text or a note shows
+    /// in every instance of its repeat, and forms reuse the same guidance
+    /// ("ask only what is needed") on many questions. Rendering it means
+    /// parsing the HTML again to sanitise it, the most expensive thing a
+    /// page does per question.
+    markdown: RefCell<HashMap<&'a str, String>>,
 }
 
 impl<'a> FormRenderer<'a> {
@@ -332,7 +339,12 @@ impl<'a> FormRenderer<'a> {
                 children.entry(parent.as_str()).or_default().push(section);
             }
         }
-        Self { manifest, lang, t, list_urls, root, children }
+        Self { manifest, lang, t, list_urls, root, children, markdown: RefCell::default() }
+    }
+
+    /// Markdown as sanitised HTML ([`to_html`]), rendered once per text.
+    fn markdown(&self, source: &'a str) -> String {
+        self.markdown.borrow_mut().entry(source).or_insert_with(|| to_html(source)).clone()
     }
 
     fn children_of(&self, section: &Section) -> &[&'a Section] {
@@ -355,7 +367,7 @@ impl<'a> FormRenderer<'a> {
             level,
             item,
             title,
-            help_html: section.help.as_ref().map(|h| to_html(h.get(self.lang))),
+            help_html: section.help.as_ref().map(|h| self.markdown(h.get(self.lang))),
             conditional: section.relevant.is_some(),
             repeat: section.repeat.map(|r| RepeatView { min: r.min, max: r.max }),
             instances: Vec::new(),
@@ -396,7 +408,7 @@ impl<'a> FormRenderer<'a> {
             input_id: format!("f-{name}"),
             label: q.label.get(lang),
             hint: q.hint.as_ref().map(|h| Cow::Borrowed(h.get(lang))),
-            help_html: q.help.as_ref().map(|h| to_html(h.get(lang))),
+            help_html: q.help.as_ref().map(|h| self.markdown(h.get(lang))),
             optional: q.required == Expr::Bool(false),
             ..QuestionView::default()
         };
@@ -410,7 +422,7 @@ impl<'a> FormRenderer<'a> {
         match q.kind {
             QuestionType::Note => {
                 view.widget = "note";
-                view.label_html = Some(to_html(q.label.get(lang)));
+                view.label_html = Some(self.markdown(q.label.get(lang)));
             }
             QuestionType::Textarea => {
                 view.widget = "textarea";
