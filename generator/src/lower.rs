@@ -109,7 +109,7 @@ impl Lowerer<'_> {
             self.error("missing-text", raw.span.clone(), format!("the {what} has no text"));
             return (Text(texts), false);
         }
-        let Some(default) = texts.get(self.default_language).cloned() else {
+        if !texts.contains_key(self.default_language) {
             if texts.is_empty() || self.any_language {
                 return (Text(texts), false);
             }
@@ -120,7 +120,7 @@ impl Lowerer<'_> {
             )
             .help = Some(format!("add {} = \"...\"", self.default_language));
             return (Text(texts), false);
-        };
+        }
         let plain = raw.entries.len() == 1 && raw.entries[0].0.is_none();
         for lang in self.languages {
             if texts.contains_key(lang) {
@@ -148,7 +148,9 @@ impl Lowerer<'_> {
                 .help = Some(format!("write it as {{ {} = \"...\", {lang} = \"...\" }}", self.default_language));
                 break;
             }
-            texts.insert(lang.clone(), default.clone());
+            // Copied only where a translation is missing, not for every text.
+            let default = texts[self.default_language].clone();
+            texts.insert(lang.clone(), default);
         }
         (Text(texts), missing)
     }
