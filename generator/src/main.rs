@@ -110,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Build { dir, out, format } => {
             let started = Instant::now();
             let project = check_dir(&dir)?;
+            tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "checked the forms");
             report(&project, format);
             if project.diagnostics.has_errors() {
                 eprintln!("error: the site was not built: fix the errors above first");

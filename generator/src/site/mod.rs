@@ -254,7 +254,7 @@ pub fn render(project: &Project, templates: &Templates) -> Result<Outputs, Build
     let service_worker = service_worker(&outputs);
     outputs.insert("sw.js".into(), service_worker.into_bytes());
     outputs.insert(MARKER.into(), b"Written by `constancia build`. Files here are replaced on every build.\n".to_vec());
-    tracing::debug!(files = outputs.len(), elapsed_ms = started.elapsed().as_millis() as u64, "rendered the site");
+    tracing::debug!(files = outputs.len(), elapsed_us = started.elapsed().as_micros() as u64, "rendered the site");
     Ok(outputs)
 }
 
@@ -281,9 +281,14 @@ fn service_worker(outputs: &Outputs) -> String {
 
 /// Checks, renders and writes the site.
 pub fn build(project: &Project, out: &Path) -> Result<BuildSummary, BuildError> {
+    let started = Instant::now();
     let templates = templates(&project.dir)?;
+    tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "loaded the templates");
     let outputs = render(project, &templates)?;
-    write(out, &outputs)
+    let started = Instant::now();
+    let summary = write(out, &outputs)?;
+    tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "wrote the site");
+    Ok(summary)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
