@@ -6,9 +6,12 @@
 //! cycles between calculations and relevance conditions. Every problem is
 //! recorded; a form with errors produces no manifest.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
+// Ids and paths are short keys looked up thousands of times per form; no
+// input here is adversarial to a hash table, so Fx rather than SipHash.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, FileId, Sources, did_you_mean};
@@ -190,7 +193,7 @@ pub(crate) fn site(raw: Option<&RawSite>, file: Option<FileId>, diagnostics: &mu
     };
     match &raw.languages {
         Some(langs) if !langs.value.is_empty() => {
-            let mut seen = HashSet::new();
+            let mut seen = HashSet::default();
             let mut list = Vec::new();
             for lang in &langs.value {
                 if !is_language(&lang.value) {
@@ -381,7 +384,7 @@ fn choice_list(
         lower.error("empty-choices", span.clone(), format!("the list `{name}` has no choices")).help =
             Some("a question needs at least one choice to answer".into());
     }
-    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut seen: HashMap<String, Range<usize>> = HashMap::default();
     let mut choices = Vec::new();
     let mut untranslated = 0;
     let mut first_untranslated = None;
@@ -610,8 +613,8 @@ pub(crate) fn form(
     let lookup_list = |name: &str| local.get(name).or_else(|| global.get(name));
 
     // First walk: ids, sections, scopes.
-    let mut entries: HashMap<String, Entry> = HashMap::new();
-    let mut id_spans: HashMap<String, Range<usize>> = HashMap::new();
+    let mut entries: HashMap<String, Entry> = HashMap::default();
+    let mut id_spans: HashMap<String, Range<usize>> = HashMap::default();
     let section_ids: Vec<Option<String>> =
         raw.sections.iter().map(|s| s.id.as_ref().map(|i| i.value.clone())).collect();
     let mut section_scope: Vec<Vec<String>> = Vec::new();
@@ -1472,9 +1475,9 @@ fn calculation_order(lower: &mut Lowerer<'_>, calcs: &HashMap<String, (Node, &Ra
             (id.as_str(), out)
         })
         .collect();
-    let mut state: HashMap<&str, u8> = HashMap::new(); // 1 = visiting, 2 = done
+    let mut state: HashMap<&str, u8> = HashMap::default(); // 1 = visiting, 2 = done
     let mut order = Vec::new();
-    let mut reported: HashSet<String> = HashSet::new();
+    let mut reported: HashSet<String> = HashSet::default();
     fn visit<'a>(
         id: &'a str,
         deps: &'a HashMap<&'a str, Vec<(String, Range<usize>)>>,
@@ -1509,7 +1512,7 @@ fn calculation_order(lower: &mut Lowerer<'_>, calcs: &HashMap<String, (Node, &Ra
     for id in &ids {
         visit(id, &deps, &mut state, &mut Vec::new(), &mut order, &mut cycles);
     }
-    let mut in_cycle = HashSet::new();
+    let mut in_cycle = HashSet::default();
     for cycle in cycles {
         in_cycle.extend(cycle.iter().cloned());
         let first = &cycle[0];
@@ -1535,8 +1538,8 @@ fn calculation_order(lower: &mut Lowerer<'_>, calcs: &HashMap<String, (Node, &Ra
 fn value_order(lower: &mut Lowerer<'_>, sections: &[Section], raw: &RawForm) -> Vec<String> {
     // Nodes: questions and repeating sections, by data path, in form order.
     let mut nodes: Vec<String> = Vec::new();
-    let mut deps: HashMap<String, Vec<String>> = HashMap::new();
-    let mut expr_of: HashMap<String, (String, &'static str)> = HashMap::new();
+    let mut deps: HashMap<String, Vec<String>> = HashMap::default();
+    let mut expr_of: HashMap<String, (String, &'static str)> = HashMap::default();
     let by_id: HashMap<&str, &Section> = sections.iter().map(|s| (s.id.as_str(), s)).collect();
     fn chain<'s>(section: &'s Section, by_id: &HashMap<&str, &'s Section>) -> Vec<&'s Section> {
         let mut chain = vec![section];

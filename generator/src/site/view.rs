@@ -10,8 +10,9 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use super::markdown::to_html;
@@ -333,7 +334,7 @@ impl<'a> FormRenderer<'a> {
         list_urls: &'a ListUrls,
         root: &'static str,
     ) -> Self {
-        let mut children: HashMap<&str, Vec<&Section>> = HashMap::new();
+        let mut children: HashMap<&str, Vec<&Section>> = HashMap::default();
         for section in &manifest.sections {
             if let Some(parent) = &section.parent {
                 children.entry(parent.as_str()).or_default().push(section);
