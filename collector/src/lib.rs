@@ -134,7 +134,8 @@ pub async fn serve(config: Config, ready: impl FnOnce(SocketAddr)) -> anyhow::Re
     let report = registry.reload().await.context("failed to load the forms")?;
     tracing::info!(forms = registry.all().len(), refused = report.refused.len(), "forms loaded");
     let watcher = registry::watch(Arc::clone(&registry)).context("failed to watch the site folder")?;
-    spawn_reload_on_hangup(Arc::clone(&registry));
+    spawn_reload_on_hangup(Arc::clone(&registry)).context("failed to listen for SIGHUP")?;
+    let shutdown = shutdown_signal().context("failed to listen for SIGTERM and SIGINT")?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -143,7 +144,7 @@ pub async fn serve(config: Config, ready: impl FnOnce(SocketAddr)) -> anyhow::Re
     let state = AppState { store, registry, config: Arc::new(config) };
     let router = app(state);
     ready(address);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("the server failed")?;
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await.context("the server failed")?;
     tracing::info!("stopped taking requests; flushing the database");
     drop(watcher);
     // The router (and with it every Store handle) is gone: the writer drains
@@ -153,27 +154,27 @@ pub async fn serve(config: Config, ready: impl FnOnce(SocketAddr)) -> anyhow::Re
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Listens for SIGTERM and SIGINT from now on (not only once the returned
+/// future is first polled: a signal sent as soon as the address is printed
+/// must still stop the server gracefully) and resolves at the first.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let terminate = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutdown requested");
+        tracing::info!("shutdown requested");
+    })
 }
 
-fn spawn_reload_on_hangup(registry: Arc<Registry>) {
+fn spawn_reload_on_hangup(registry: Arc<Registry>) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
+    // Registered before the server is announced, so no SIGHUP is missed.
+    let mut hangups = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
         while hangups.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading forms");
             if let Err(error) = registry.reload().await {
@@ -181,4 +182,5 @@ fn spawn_reload_on_hangup(registry: Arc<Registry>) {
             }
         }
     });
+    Ok(())
 }
