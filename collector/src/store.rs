@@ -18,8 +18,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
@@ -234,9 +236,39 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let mut connection = Connection::open(path)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
+    // Checkpoints run on their own thread (see `checkpointer`), never in
+    // the middle of a commit that submissions are waiting for.
+    connection.pragma_update(None, "wal_autocheckpoint", 0)?;
     configure(&connection)?;
     Migrations::from_slice(MIGRATIONS).to_latest(&mut connection)?;
     Ok(connection)
+}
+
+/// How often WAL frames are copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies committed WAL frames into the database file from its own
+/// connection (PASSIVE: it never blocks the writer or readers), so the
+/// writer's commits never pause for it. Ends when `stop` is set, after a
+/// last checkpoint.
+fn checkpointer(path: PathBuf, stop: Arc<AtomicBool>) {
+    let connection = match Connection::open(&path).and_then(|c| configure(&c).map(|()| c)) {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::error!(%error, "cannot open the checkpoint connection; the WAL will grow until restart");
+            return;
+        }
+    };
+    loop {
+        let stopping = stop.load(Ordering::Acquire);
+        if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "a checkpoint failed; the next one will retry");
+        }
+        if stopping {
+            break;
+        }
+        std::thread::park_timeout(CHECKPOINT_EVERY);
+    }
 }
 
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
@@ -259,16 +291,24 @@ pub struct Store {
 pub struct Writer {
     thread: JoinHandle<()>,
     jobs: mpsc::Sender<Job>,
+    checkpointer: JoinHandle<()>,
+    stop_checkpoints: Arc<AtomicBool>,
 }
 
 impl Writer {
     /// Commits every job queued so far, refuses later ones, and waits for
-    /// the thread to end. Blocks: call it off the async threads.
+    /// the thread to end; then checkpoints once more. Blocks: call it off
+    /// the async threads.
     pub fn join(self) {
         // If the thread is already gone there is nothing left to flush.
         let _ = self.jobs.blocking_send(Job::Stop);
         if self.thread.join().is_err() {
             tracing::error!("the database writer thread panicked");
+        }
+        self.stop_checkpoints.store(true, Ordering::Release);
+        self.checkpointer.thread().unpark();
+        if self.checkpointer.join().is_err() {
+            tracing::error!("the checkpoint thread panicked");
         }
     }
 }
@@ -284,9 +324,17 @@ impl Store {
             .name("db-writer".into())
             .spawn(move || writer_loop(connection, receiver, &prefix))
             .map_err(|_| StoreError::WriterGone)?;
+        let stop_checkpoints = Arc::new(AtomicBool::new(false));
+        let checkpointer = {
+            let (path, stop) = (path.to_owned(), Arc::clone(&stop_checkpoints));
+            std::thread::Builder::new()
+                .name("db-checkpoint".into())
+                .spawn(move || checkpointer(path, stop))
+                .map_err(|_| StoreError::WriterGone)?
+        };
         let store =
             Self { path: Arc::new(path.to_owned()), jobs: jobs.clone(), readers: Arc::new(Mutex::new(Vec::new())) };
-        Ok((store, Writer { thread, jobs }))
+        Ok((store, Writer { thread, jobs, checkpointer, stop_checkpoints }))
     }
 
     /// Stores a validated submission; answers once it is durable.
@@ -457,6 +505,19 @@ fn year_of(timestamp: &str) -> i64 {
     timestamp.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0)
 }
 
+/// Takes every job queued now into `batch`; whether a stop was asked.
+fn drain(receiver: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) -> bool {
+    let mut stopping = false;
+    while batch.len() < MAX_BATCH {
+        match receiver.try_recv() {
+            Ok(Job::Stop) => stopping = true,
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    stopping
+}
+
 fn writer_loop(mut connection: Connection, mut receiver: mpsc::Receiver<Job>, prefix: &str) {
     let mut batch = Vec::with_capacity(64);
     let mut stopping = false;
@@ -466,13 +527,7 @@ fn writer_loop(mut connection: Connection, mut receiver: mpsc::Receiver<Job>, pr
             Job::Stop => stopping = true,
             job => batch.push(job),
         }
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(Job::Stop) => stopping = true,
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        stopping |= drain(&mut receiver, &mut batch);
         if stopping {
             // Whatever was queued before the stop is committed with this batch;
             // senders from now on hear that the writer is gone.
