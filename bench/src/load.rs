@@ -24,11 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use bytes::Bytes;
 use clap::Parser;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
 
 /// Load-test the collector with the real case form.
 #[derive(Debug, Parser)]
@@ -94,6 +90,11 @@ impl Collector {
         Ok(Self { child, address, _dir: dir })
     }
 
+    /// The collector's CPU time so far, in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(&self.child.id().to_string())
+    }
+
     fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
@@ -114,24 +115,26 @@ struct Tally {
     latencies_us: Vec<u32>,
 }
 
-async fn client(
-    address: String,
-    body: Arc<dyn Fn() -> Request<Full<Bytes>> + Send + Sync>,
-    expect: u16,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<Tally> {
-    let stream = tokio::net::TcpStream::connect(&address).await?;
+/// Makes the bytes of one whole HTTP/1.1 request.
+type MakeRequest = Arc<dyn Fn(&mut Vec<u8>) + Send + Sync>;
+
+/// One keep-alive connection sending requests one after another. Requests
+/// are written as prepared bytes and responses read with `httparse`: the
+/// generator shares the machine with the collector, so it spends as little
+/// CPU per request as it can (about a third of a hyper client's).
+async fn client(address: String, make: MakeRequest, expect: u16, stop: Arc<AtomicBool>) -> anyhow::Result<Tally> {
+    use tokio::io::AsyncWriteExt as _;
+    let mut stream = tokio::net::TcpStream::connect(&address).await?;
     stream.set_nodelay(true)?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
     let mut tally = Tally::default();
+    let mut request = Vec::with_capacity(8192);
+    let mut buffer = vec![0u8; 16 * 1024];
     while !stop.load(Ordering::Relaxed) {
-        let request = body();
+        request.clear();
+        make(&mut request);
         let started = Instant::now();
-        sender.ready().await?;
-        let response = sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        response.into_body().collect().await?;
+        stream.write_all(&request).await?;
+        let status = read_response(&mut stream, &mut buffer).await?;
         let elapsed = started.elapsed();
         if status == expect {
             tally.ok += 1;
@@ -143,11 +146,68 @@ async fn client(
     Ok(tally)
 }
 
+/// Reads one response (head and a `Content-Length` body) and returns its
+/// status. The collector answers with lengths, never chunked, on these paths.
+async fn read_response(stream: &mut tokio::net::TcpStream, buffer: &mut Vec<u8>) -> anyhow::Result<u16> {
+    use tokio::io::AsyncReadExt as _;
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let read = stream.read(&mut buffer[filled..]).await?;
+        if read == 0 {
+            bail!("the collector closed the connection");
+        }
+        filled += read;
+        let (head, status, length) = {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            let httparse::Status::Complete(head) = response.parse(&buffer[..filled])? else { continue };
+            let length: usize = response
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+                .context("a response without Content-Length")?;
+            (head, response.code.context("a status")?, length)
+        };
+        let mut remaining = (head + length).saturating_sub(filled);
+        while remaining > 0 {
+            let chunk = remaining.min(buffer.len());
+            let read = stream.read(&mut buffer[..chunk]).await?;
+            if read == 0 {
+                bail!("the collector closed the connection mid-body");
+            }
+            remaining -= read;
+        }
+        if filled > head + length {
+            bail!("unexpected bytes after a response");
+        }
+        return Ok(status);
+    }
+}
+
 struct Measured {
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
     failed: u64,
+    /// The load generator's own CPU time per request (µs).
+    generator_cpu_us: f64,
+}
+
+/// The CPU time this process has used so far, in seconds.
+fn own_cpu_seconds() -> f64 {
+    cpu_seconds("self")
+}
+
+/// The CPU time a process (`self` or a pid) has used so far, in seconds.
+fn cpu_seconds(process: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{process}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 async fn measure(
@@ -155,10 +215,11 @@ async fn measure(
     clients: usize,
     seconds: u64,
     expect: u16,
-    make: Arc<dyn Fn() -> Request<Full<Bytes>> + Send + Sync>,
+    make: MakeRequest,
 ) -> anyhow::Result<Measured> {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
+    let cpu_before = own_cpu_seconds();
     let tasks: Vec<_> = (0..clients)
         .map(|_| tokio::spawn(client(address.to_owned(), Arc::clone(&make), expect, Arc::clone(&stop))))
         .collect();
@@ -172,6 +233,7 @@ async fn measure(
         all.latencies_us.extend(tally.latencies_us);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let generator_cpu_us = (own_cpu_seconds() - cpu_before) / (all.ok + all.failed).max(1) as f64 * 1e6;
     all.latencies_us.sort_unstable();
     let percentile = |p: f64| -> f64 {
         if all.latencies_us.is_empty() {
@@ -185,6 +247,7 @@ async fn measure(
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
         failed: all.failed,
+        generator_cpu_us,
     })
 }
 
@@ -242,8 +305,10 @@ fn main() -> anyhow::Result<()> {
         None => Some(Collector::start(&args.collector, &args.site)?),
     };
     let address = args.address.clone().or_else(|| collector.as_ref().map(|c| c.address.clone())).unwrap_or_default();
-    println!("| measurement | clients | per second | p50 (ms) | p99 (ms) |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!(
+        "| measurement | clients | per second | p50 (ms) | p99 (ms) | collector CPU (µs/request) | generator CPU (µs/request) |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut failures = 0;
     for &clients in &args.clients {
         // The body is built once around a placeholder; each request only
@@ -260,26 +325,31 @@ fn main() -> anyhow::Result<()> {
         .to_string();
         let (before, after) = template.split_once("00000000-0000-0000-0000-000000000000").context("placeholder")?;
         let (before, after) = (before.to_owned(), after.to_owned());
-        let host = address.clone();
-        let make: Arc<dyn Fn() -> Request<Full<Bytes>> + Send + Sync> = Arc::new(move || {
+        let head = format!(
+            "POST /api/v1/submissions HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            before.len() + 36 + after.len()
+        );
+        let make: MakeRequest = Arc::new(move |request: &mut Vec<u8>| {
             // UUIDv7, as the browser runtime makes them: time-ordered ids keep
             // the database's unique index appends cheap.
             let id = uuid::Uuid::now_v7();
-            let mut body = String::with_capacity(before.len() + 36 + after.len());
-            body.push_str(&before);
-            body.push_str(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
-            body.push_str(&after);
-            Request::post("/api/v1/submissions")
-                .header("host", host.as_str())
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(body)))
-                .expect("a valid request")
+            request.extend_from_slice(head.as_bytes());
+            request.extend_from_slice(before.as_bytes());
+            request.extend_from_slice(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes());
+            request.extend_from_slice(after.as_bytes());
         });
+        let collector_cpu_before = collector.as_ref().map(Collector::cpu_seconds);
         let result = runtime.block_on(measure(&address, clients, args.seconds, 201, make))?;
         failures += result.failed;
+        let collector_cpu = match (collector.as_ref().map(Collector::cpu_seconds), collector_cpu_before) {
+            (Some(after), Some(before)) => {
+                format!("{:.0}", (after - before) / (result.per_second * args.seconds as f64).max(1.0) * 1e6)
+            }
+            _ => "–".to_owned(),
+        };
         println!(
-            "| durable submissions (201) | {clients} | {:.0} | {:.2} | {:.2} |",
-            result.per_second, result.p50_ms, result.p99_ms
+            "| durable submissions (201) | {clients} | {:.0} | {:.2} | {:.2} | {collector_cpu} | {:.0} |",
+            result.per_second, result.p50_ms, result.p99_ms, result.generator_cpu_us
         );
     }
     if args.no_ceilings {
@@ -288,17 +358,19 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let host = address.clone();
-    let healthz: Arc<dyn Fn() -> Request<Full<Bytes>> + Send + Sync> = Arc::new(move || {
-        Request::get("/healthz").header("host", host.as_str()).body(Full::new(Bytes::new())).expect("a valid request")
-    });
+    let healthz_request = format!("GET /healthz HTTP/1.1\r\nhost: {address}\r\n\r\n");
+    let healthz: MakeRequest =
+        Arc::new(move |request: &mut Vec<u8>| request.extend_from_slice(healthz_request.as_bytes()));
     let result = runtime.block_on(measure(&address, 64, args.seconds, 200, healthz))?;
     failures += result.failed;
-    println!("| ceiling: GET /healthz | 64 | {:.0} | {:.2} | {:.2} |", result.per_second, result.p50_ms, result.p99_ms);
+    println!(
+        "| ceiling: GET /healthz | 64 | {:.0} | {:.2} | {:.2} | – | {:.0} |",
+        result.per_second, result.p50_ms, result.p99_ms, result.generator_cpu_us
+    );
     // The case as the collector stores it (then compressed, as it does).
     let stored = case.to_string();
     let inserts = sqlite_ceiling(&stored, 100_000)?;
-    println!("| ceiling: batched SQLite inserts (1,000 per transaction) | – | {inserts:.0} | – | – |");
+    println!("| ceiling: batched SQLite inserts (1,000 per transaction) | – | {inserts:.0} | – | – | – | – |");
     match collector.as_ref().and_then(Collector::peak_rss_kib) {
         Some(kib) => println!("\ncollector peak RSS (VmHWM): {:.1} MB", kib as f64 / 1024.0),
         None => println!("\ncollector peak RSS: not available"),
