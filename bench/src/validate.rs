@@ -11,6 +11,10 @@ use anyhow::Context as _;
 use constancia::manifest::Manifest;
 use constancia::validate::{Form, Input, validate};
 
+// The same allocator as the collector binary, so the figures match it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let manifest_path = args.next().context("usage: validate MANIFEST CASE [ITERATIONS]")?;

@@ -13,6 +13,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{Field, FieldError, Member, Pending, Reader};
+use rustc_hash::FxHashMap;
+
 use crate::answers::Instance;
 use crate::lower::MAX_REPEAT;
 use crate::manifest::{Question, QuestionType};
@@ -83,10 +85,13 @@ impl<'de> Visitor<'de> for InstanceSeed<'_, '_> {
         let reader = self.reader;
         let form = reader.form;
         let mut instance = Instance::default();
-        instance.values.reserve(map.size_hint().unwrap_or(16));
+        let members = form.members_of(self.scope);
+        // Room for every question of the scope up front: growing the map
+        // answer by answer rehashes it several times per submission.
+        instance.values.reserve(map.size_hint().or(members.map(FxHashMap::len)).unwrap_or(16));
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let named = Field { prefix: self.prefix, key: &key };
-            match form.member(self.scope, &key) {
+            match members.and_then(|m| m.get(&*key)).copied() {
                 Some(Member::Question(number)) => {
                     let question = form.question_at(number);
                     if matches!(question.kind, QuestionType::Calculate | QuestionType::Note) {

@@ -162,7 +162,13 @@ impl Form {
     }
 
     fn member(&self, scope: &str, id: &str) -> Option<Member> {
-        self.members.get(scope)?.get(id).copied()
+        self.members_of(scope)?.get(id).copied()
+    }
+
+    /// The questions and repeats of the instances at `scope`: looked up once
+    /// per instance, then each key of its answers with one lookup.
+    fn members_of(&self, scope: &str) -> Option<&FxHashMap<String, Member>> {
+        self.members.get(scope)
     }
 
     /// The question at a data path.
@@ -708,6 +714,10 @@ fn key(thing: usize, position: &[(&str, usize)]) -> u64 {
 /// What the evaluation pass found relevant.
 #[derive(Default)]
 struct Relevance {
+    /// Relevant questions outside repeats, by question number: most of a
+    /// form, so a plain vector rather than hashed keys.
+    top_level: Vec<bool>,
+    /// Relevant question instances inside repeats, by [`key`].
     questions: FxHashSet<u64>,
     repeats: FxHashSet<u64>,
     /// Conditions of sections that do not repeat, by (section, position):
@@ -716,6 +726,25 @@ struct Relevance {
 }
 
 impl Relevance {
+    fn mark_question(&mut self, number: usize, position: &[(&str, usize)]) {
+        if position.is_empty() {
+            if self.top_level.len() <= number {
+                self.top_level.resize(number + 1, false);
+            }
+            self.top_level[number] = true;
+        } else {
+            self.questions.insert(key(number, position));
+        }
+    }
+
+    fn holds_question(&self, number: usize, position: &[(&str, usize)]) -> bool {
+        if position.is_empty() {
+            self.top_level.get(number).copied().unwrap_or(false)
+        } else {
+            self.questions.contains(&key(number, position))
+        }
+    }
+
     fn groups_hold(
         &mut self,
         form: &Form,
@@ -737,7 +766,7 @@ impl Relevance {
 /// of repeats and the answers of questions that are not relevant, computes
 /// calculations.
 fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
-    let mut relevance = Relevance::default();
+    let mut relevance = Relevance { top_level: vec![false; form.flat.len()], ..Relevance::default() };
     let mut found = Vec::new();
     for step in &form.steps {
         match *step {
@@ -774,7 +803,7 @@ fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
                         _ => None,
                     };
                     if holds {
-                        relevance.questions.insert(key(number, position));
+                        relevance.mark_question(number, position);
                     }
                     let Some(instance) = instance_at_mut(root, position) else { continue };
                     match computed {
@@ -997,7 +1026,7 @@ pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Resul
         }
         positions(&root, &plan.scope, &mut found);
         for position in &found {
-            if !relevance.questions.contains(&key(number, position)) {
+            if !relevance.holds_question(number, position) {
                 continue;
             }
             let field = || format!("{}{}", field_prefix(position), question.id);
