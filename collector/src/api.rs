@@ -137,6 +137,9 @@ fn submission_hash(body: &SubmissionBody<'_>, answers: &str) -> String {
 
 /// `POST /api/v1/submissions`.
 pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    // Announced before the body is read: a commit about to start waits a
+    // moment for this submission to share its fsync.
+    let arriving = state.store.arriving();
     require_content_type(&headers, "application/json")?;
     let bytes = read_body(body, state.config.max_body).await?;
     let body: SubmissionBody = serde_json::from_slice(&bytes)
@@ -200,7 +203,7 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
         completed_at: body.completed_at.clone(),
         channel: "api",
     };
-    match state.store.submit(submission).await.map_err(anyhow::Error::from)? {
+    match state.store.submit(submission, arriving).await.map_err(anyhow::Error::from)? {
         Stored::Created(receipt) => {
             tracing::info!(form = %form.manifest.id, version = form.manifest.version, %submission_id, reference = %receipt.reference, "submission stored");
             Ok((StatusCode::CREATED, receipt_json(&receipt.reference, &receipt.received_at, &submission_id))

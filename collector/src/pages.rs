@@ -206,6 +206,8 @@ pub async fn submit_page(
     body: Body,
 ) -> Response {
     let fallback_lang = "es";
+    // Announced before the body is read, as in the JSON API.
+    let arriving = state.store.arriving();
     let result = async {
         require_content_type(&headers, "application/x-www-form-urlencoded")?;
         let bytes = read_body(body, state.config.max_body).await?;
@@ -265,7 +267,7 @@ pub async fn submit_page(
         completed_at: None,
         channel: "page",
     };
-    match state.store.submit(submission).await {
+    match state.store.submit(submission, arriving).await {
         Ok(Stored::Created(receipt) | Stored::Existing(receipt)) => {
             tracing::info!(form = %manifest.id, version = manifest.version, %submission_id, reference = %receipt.reference, "page submission stored");
             let location = format!("/receipt/{submission_id}");

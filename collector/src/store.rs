@@ -18,10 +18,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
@@ -91,6 +91,16 @@ pub fn decode_answers(format: &str, bytes: &[u8]) -> Result<String, StoreError> 
 
 /// How many jobs one transaction takes at most.
 const MAX_BATCH: usize = 4096;
+
+/// How long a commit may wait for submissions still being read and
+/// validated, so that they share its fsync: under load, batches twice as
+/// large, half the fsyncs and WAL pages per submission, ~10–20% more
+/// submissions per second at 64 clients (bench/README.md). Only while some
+/// are on their way: a lone submission is committed at once.
+const GATHER: Duration = Duration::from_micros(700);
+
+/// How often a gathering writer looks at its queue again.
+const GATHER_STEP: Duration = Duration::from_micros(100);
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -284,6 +294,21 @@ pub struct Store {
     path: Arc<PathBuf>,
     jobs: mpsc::Sender<Job>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// Submissions being read and validated, not yet queued.
+    arriving: Arc<AtomicUsize>,
+}
+
+/// A submission on its way to the writer: while any exists, a commit waits
+/// a little for them (at most [`GATHER`]) so that they share its fsync.
+/// Dropping it (queued, or refused) ends the wait for it. The writer is
+/// not woken for each one (a wake-up per submission costs more than it
+/// saves); it looks again every [`GATHER_STEP`].
+pub struct Arriving(Arc<AtomicUsize>);
+
+impl Drop for Arriving {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Owns the writer thread; [`Writer::join`] flushes what is queued and
@@ -320,9 +345,11 @@ impl Store {
         let connection = open_writer(path)?;
         let (jobs, receiver) = mpsc::channel(MAX_BATCH * 2);
         let prefix = prefix.to_owned();
+        let arriving = Arc::new(AtomicUsize::new(0));
+        let waiting_for = Arc::clone(&arriving);
         let thread = std::thread::Builder::new()
             .name("db-writer".into())
-            .spawn(move || writer_loop(connection, receiver, &prefix))
+            .spawn(move || writer_loop(connection, receiver, &prefix, &waiting_for))
             .map_err(|_| StoreError::WriterGone)?;
         let stop_checkpoints = Arc::new(AtomicBool::new(false));
         let checkpointer = {
@@ -332,15 +359,28 @@ impl Store {
                 .spawn(move || checkpointer(path, stop))
                 .map_err(|_| StoreError::WriterGone)?
         };
-        let store =
-            Self { path: Arc::new(path.to_owned()), jobs: jobs.clone(), readers: Arc::new(Mutex::new(Vec::new())) };
+        let store = Self {
+            path: Arc::new(path.to_owned()),
+            jobs: jobs.clone(),
+            readers: Arc::new(Mutex::new(Vec::new())),
+            arriving,
+        };
         Ok((store, Writer { thread, jobs, checkpointer, stop_checkpoints }))
     }
 
+    /// Announces a submission that is being read and validated, so that a
+    /// commit about to happen waits for it. Take it when a submission
+    /// request starts; [`Store::submit`] consumes it.
+    pub fn arriving(&self) -> Arriving {
+        self.arriving.fetch_add(1, Ordering::AcqRel);
+        Arriving(Arc::clone(&self.arriving))
+    }
+
     /// Stores a validated submission; answers once it is durable.
-    pub async fn submit(&self, submission: NewSubmission) -> Result<Stored, StoreError> {
+    pub async fn submit(&self, submission: NewSubmission, arriving: Arriving) -> Result<Stored, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs.send(Job::Submit(Box::new(submission), reply)).await.map_err(|_| StoreError::WriterGone)?;
+        drop(arriving);
         answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -518,7 +558,7 @@ fn drain(receiver: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) -> bool {
     stopping
 }
 
-fn writer_loop(mut connection: Connection, mut receiver: mpsc::Receiver<Job>, prefix: &str) {
+fn writer_loop(mut connection: Connection, mut receiver: mpsc::Receiver<Job>, prefix: &str, arriving: &AtomicUsize) {
     let mut batch = Vec::with_capacity(64);
     let mut stopping = false;
     while !stopping {
@@ -528,6 +568,17 @@ fn writer_loop(mut connection: Connection, mut receiver: mpsc::Receiver<Job>, pr
             job => batch.push(job),
         }
         stopping |= drain(&mut receiver, &mut batch);
+        // Group commit: while submissions are still being validated, wait
+        // for them (briefly) so one fsync makes them all durable.
+        let deadline = Instant::now() + GATHER;
+        while !stopping && batch.len() < MAX_BATCH && arriving.load(Ordering::Acquire) > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            std::thread::sleep((deadline - now).min(GATHER_STEP));
+            stopping |= drain(&mut receiver, &mut batch);
+        }
         if stopping {
             // Whatever was queued before the stop is committed with this batch;
             // senders from now on hear that the writer is gone.
@@ -732,27 +783,33 @@ mod tests {
             ManifestStored::Different { stored_sha256: "a".into() }
         );
 
-        let first = store.submit(submission("1", "x")).await.unwrap();
+        let first = store.submit(submission("1", "x"), store.arriving()).await.unwrap();
         let Stored::Created(receipt) = first else { panic!("created") };
         assert_eq!(receipt.reference, "MXTAP-2026-000001");
-        assert_eq!(store.submit(submission("1", "x")).await.unwrap(), Stored::Existing(receipt));
-        assert_eq!(store.submit(submission("1", "y")).await.unwrap(), Stored::Conflict);
-        let Stored::Created(second) = store.submit(submission("2", "x")).await.unwrap() else { panic!("created") };
+        assert_eq!(store.submit(submission("1", "x"), store.arriving()).await.unwrap(), Stored::Existing(receipt));
+        assert_eq!(store.submit(submission("1", "y"), store.arriving()).await.unwrap(), Stored::Conflict);
+        let Stored::Created(second) = store.submit(submission("2", "x"), store.arriving()).await.unwrap() else {
+            panic!("created")
+        };
         assert_eq!(second.reference, "MXTAP-2026-000002");
         // An unknown form version cannot be stored (foreign key).
         let orphan = NewSubmission { version: 9, ..submission("3", "x") };
-        assert!(store.submit(orphan).await.is_err());
+        assert!(store.submit(orphan, store.arriving()).await.is_err());
         // ... and its failure costs no reference number.
-        let Stored::Created(after) = store.submit(submission("5", "x")).await.unwrap() else { panic!("created") };
+        let Stored::Created(after) = store.submit(submission("5", "x"), store.arriving()).await.unwrap() else {
+            panic!("created")
+        };
         assert_eq!(after.reference, "MXTAP-2026-000003");
         assert!(store.submission("2".into()).await.unwrap().is_some());
         tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
-        assert!(store.submit(submission("6", "x")).await.is_err(), "refused after the stop");
+        assert!(store.submit(submission("6", "x"), store.arriving()).await.is_err(), "refused after the stop");
         drop(store);
 
         // Counters continue after a restart.
         let (store, writer) = Store::open(&path, "MXTAP").unwrap();
-        let Stored::Created(third) = store.submit(submission("4", "x")).await.unwrap() else { panic!("created") };
+        let Stored::Created(third) = store.submit(submission("4", "x"), store.arriving()).await.unwrap() else {
+            panic!("created")
+        };
         assert_eq!(third.reference, "MXTAP-2026-000004");
         tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
     }
