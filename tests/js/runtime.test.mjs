@@ -215,6 +215,18 @@ test('typed fields: numbers, times, e-mail, phone, choices', () => {
   assert.deepEqual(errs(fields([['consent', 'false'], ['nota', 'x'], ['correo', 'nope'], ['actos.0.tipo', 'nope']])), [])
 })
 
+test('a limit of one reads in the singular, as the server writes it', () => {
+  // The generator adds the singular texts only to forms with such a limit.
+  const rules = structuredClone(RULES)
+  rules.questions.find(q => q.path == 'idiomas').max = 1
+  rules.questions.find(q => q.path == 'nota').max_length = 1
+  const answers = [['consent', 'true'], ['actos.0.tipo', 'robo'], ['idiomas', 'es'], ['idiomas', 'en'], ['nota', 'ab']]
+  const messages = r => r.errors.map(e => e.message)
+  assert.deepEqual(messages(validate(rules, answers, opts)), ['Escriba como máximo 1 caracteres.', 'Elija como máximo 1 opciones.'])
+  Object.assign(rules.messages, { too_many_choices_one: 'Elija como máximo {} opción.', too_long_one: 'Escriba como máximo {} carácter.' })
+  assert.deepEqual(messages(validate(rules, answers, opts)), ['Escriba como máximo 1 carácter.', 'Elija como máximo 1 opción.'])
+})
+
 test('a live page keeps every instance, blank or not, where it shows them', () => {
   const live = f => ({ actos: 3, 'actos.0.testigos': 2 })[f]
   const r = validate(RULES, [['consent', 'true'], ['actos.0.tipo', 'robo']], { ...opts, live })

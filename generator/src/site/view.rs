@@ -585,8 +585,27 @@ fn status_rules(lang: &str) -> String {
 }
 
 /// The texts the runtime shows, by the keys it asks for (sorted, as a map
-/// writes them).
-fn runtime_messages(t: &Messages) -> BTreeMap<&'static str, &'static str> {
+/// writes them). The singular form of a counting message is added only when
+/// a question of the form has that limit at 1: every byte is carried to the
+/// consulates.
+fn runtime_messages(t: &Messages, manifest: &Manifest) -> BTreeMap<&'static str, &'static str> {
+    let mut messages = all_runtime_messages(t);
+    let questions = || manifest.sections.iter().flat_map(|s| &s.questions);
+    let is_one = |limit: Option<&serde_json::Value>| limit.and_then(serde_json::Value::as_f64) == Some(1.0);
+    let choices = |q: &&Question| q.kind == QuestionType::SelectMultiple;
+    if questions().filter(choices).any(|q| is_one(q.min.as_ref())) {
+        messages.insert("too_few_choices_one", t.too_few_choices_one);
+    }
+    if questions().filter(choices).any(|q| is_one(q.max.as_ref())) {
+        messages.insert("too_many_choices_one", t.too_many_choices_one);
+    }
+    if questions().any(|q| q.max_length == Some(1)) {
+        messages.insert("too_long_one", t.too_long_one);
+    }
+    messages
+}
+
+fn all_runtime_messages(t: &Messages) -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from([
         ("required", t.required),
         ("constraint", t.constraint),
@@ -797,7 +816,7 @@ fn rules(
         drafts: project.site.drafts,
         form: &manifest.id,
         lang,
-        messages: runtime_messages(t),
+        messages: runtime_messages(t, manifest),
         more: &assets.more,
         order,
         questions,

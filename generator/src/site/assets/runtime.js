@@ -94,7 +94,10 @@ export function evaluate(x, s) {
   return null
 }
 
-const texts = rules => k => rules?.messages?.[k] ?? rules?.messages?.constraint
+// A message by key. Given the count it will be filled with, a counting
+// message takes its singular form for 1 when the page carries one (only
+// forms with such a limit do), as the server's messages do.
+const texts = rules => (k, n, m = rules?.messages) => m?.[n == 1 && m[k + '_one'] ? k + '_one' : k] ?? m?.constraint
 export const fill = (t, v) => t.replace('{}', () => v)
 
 const last = p => p.slice(p.lastIndexOf('.') + 1)
@@ -221,7 +224,7 @@ export function validate(rules, fields, o = {}) {
   for (const q of rules.questions) for (const c of q.type == 'note' ? [] : positions(root, container(q.path))) {
     const f = c.f + last(q.path), pe = pending.get(f), v = c.inst.v.get(last(q.path)) ?? null, k = kind(v), { min, max } = q
     const scope = { root, position: c.p, today }, err = (code, m) => push(f, code, m), list = lists[q.path]
-    const limit = (n, b, w, lo) => typeof b == 'number' && (lo ? n < b : n > b) && err(lo ? 'min' : 'max', fill(t(w), String(b).replace('e+', 'e')))
+    const limit = (n, b, w, lo) => typeof b == 'number' && (lo ? n < b : n > b) && err(lo ? 'min' : 'max', fill(t(w, b), String(b).replace('e+', 'e')))
     if (!relevant.has(q.path + '|' + c.f)) continue
     if (pe) { err(pe.code, pe.message); continue }
     if (k == '') { q.type != 'calculate' && evaluate(q.required ?? false, scope) === true && err('required', t('required')); continue }
@@ -231,7 +234,7 @@ export function validate(rules, fields, o = {}) {
       parseDate(min)?.n > v.n && err('min', fill(t('too_early'), min))
       parseDate(max)?.n < v.n && err('max', fill(t('too_late'), max))
     }
-    k == 's' && [...v].length > q.max_length && err('max_length', fill(t('too_long'), q.max_length))
+    k == 's' && [...v].length > q.max_length && err('max_length', fill(t('too_long', q.max_length), q.max_length))
     if (q.filter && list && !(k == 's' ? [v] : k == 'm' ? v : []).every(code => {
       const ch = list.find(x => x[0] == code)
       return ch && Object.entries(q.filter).every(([a, p]) => { const w = lookup(p, scope); return typeof w == 'string' && ch[2]?.[a] === w })
