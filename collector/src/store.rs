@@ -93,10 +93,9 @@ pub fn decode_answers(format: &str, bytes: &[u8]) -> Result<String, StoreError> 
 const MAX_BATCH: usize = 4096;
 
 /// How long a commit may wait for submissions still being read and
-/// validated, so that they share its fsync: under load, batches twice as
-/// large, half the fsyncs and WAL pages per submission, ~10–20% more
-/// submissions per second at 64 clients (bench/README.md). Only while some
-/// are on their way: a lone submission is committed at once.
+/// validated, so that they share its fsync: 7–30 % more submissions per
+/// second at 64 clients in interleaved runs (bench/README.md, "Collector").
+/// Only while some are on their way: a lone submission is committed at once.
 const GATHER: Duration = Duration::from_micros(700);
 
 /// How often a gathering writer looks at its queue again.
@@ -277,7 +276,7 @@ fn checkpointer(path: PathBuf, stop: Arc<AtomicBool>) {
     let connection = match Connection::open(&path).and_then(|c| configure(&c).map(|()| c)) {
         Ok(connection) => connection,
         Err(error) => {
-            tracing::error!(%error, "cannot open the checkpoint connection; the WAL will grow until restart");
+            tracing::error!(%error, "cannot open the checkpoint connection; the writer will checkpoint alone");
             return;
         }
     };
