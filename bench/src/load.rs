@@ -254,8 +254,8 @@ async fn measure(
 /// Batched inserts of `count` rows like the collector stores (answers
 /// compressed as it compresses them), in a fresh file with the collector's
 /// settings: the storage ceiling.
-fn sqlite_ceiling(answers: &str, count: usize) -> anyhow::Result<f64> {
-    let answers = collector::store::encode_answers(answers);
+fn sqlite_ceiling(answers: &str, dictionary: &[u8], count: usize) -> anyhow::Result<f64> {
+    let answers = collector::store::encode_answers(answers, dictionary);
     let dir = tempfile::tempdir()?;
     let connection = rusqlite::Connection::open(dir.path().join("ceiling.sqlite"))?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -276,7 +276,7 @@ fn sqlite_ceiling(answers: &str, count: usize) -> anyhow::Result<f64> {
             let mut insert = transaction.prepare_cached(
                 "INSERT INTO submissions (submission_id, reference, form_id, version, lang, content_sha256, request_sha256,
                  answers, answers_format, received_at, completed_at, channel)
-                 VALUES (?1, ?2, 'caso-ddhh', 1, 'es', ?3, ?3, ?4, 'json+lz4', '2026-11-27T09:00:00.000Z', NULL, 'api')",
+                 VALUES (?1, ?2, 'caso-ddhh', 1, 'es', ?3, ?3, ?4, 'json+lz4+dict1', '2026-11-27T09:00:00.000Z', NULL, 'api')",
             )?;
             for i in 0..1000 {
                 let n = batch * 1000 + i;
@@ -369,7 +369,12 @@ fn main() -> anyhow::Result<()> {
     );
     // The case as the collector stores it (then compressed, as it does).
     let stored = case.to_string();
-    let inserts = sqlite_ceiling(&stored, 100_000)?;
+    let manifest_path = args.site.join("forms/caso-ddhh/1.json");
+    let manifest: constancia::manifest::Manifest = serde_json::from_str(
+        &std::fs::read_to_string(&manifest_path)
+            .with_context(|| format!("failed to read `{}`", manifest_path.display()))?,
+    )?;
+    let inserts = sqlite_ceiling(&stored, &collector::store::answers_dictionary(&manifest), 100_000)?;
     println!("| ceiling: batched SQLite inserts (1,000 per transaction) | – | {inserts:.0} | – | – | – | – |");
     match collector.as_ref().and_then(Collector::peak_rss_kib) {
         Some(kib) => println!("\ncollector peak RSS (VmHWM): {:.1} MB", kib as f64 / 1024.0),

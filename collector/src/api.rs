@@ -198,7 +198,7 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
         lang: lang.to_owned(),
         content_sha256,
         request_sha256,
-        answers: crate::store::encode_answers(&stored_answers),
+        answers: crate::store::encode_answers(&stored_answers, form.answers_dictionary()),
         received_at,
         completed_at: body.completed_at.clone(),
         channel: "api",
@@ -237,7 +237,7 @@ pub async fn forms(State(state): State<AppState>) -> Json<serde_json::Value> {
     while index < all.len() {
         let id = &all[index].manifest.id;
         let versions: Vec<&constancia::validate::Form> =
-            all[index..].iter().take_while(|f| &f.manifest.id == id).map(|f| f.as_ref()).collect();
+            all[index..].iter().take_while(|f| &f.manifest.id == id).map(|f| f.form()).collect();
         index += versions.len();
         let latest = versions.last().map(|f| &f.manifest);
         forms.push(json!({

@@ -260,7 +260,7 @@ pub async fn submit_page(
         // Pages get a new id on every post: no retry to recognise.
         request_sha256: String::new(),
         answers: match serde_json::to_string(&answers) {
-            Ok(answers) => crate::store::encode_answers(&answers),
+            Ok(answers) => crate::store::encode_answers(&answers, form.answers_dictionary()),
             Err(error) => return error_page(&state, &manifest.default_language, &ApiError::Internal(error.into())),
         },
         received_at,

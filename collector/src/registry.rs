@@ -19,7 +19,39 @@ use sha2::{Digest, Sha256};
 use crate::store::{ManifestStored, Store, StoreError, StoredManifest};
 
 /// A form version the collector accepts.
-pub type FormRef = Arc<Form>;
+pub type FormRef = Arc<AcceptedForm>;
+
+/// A form version with what validating and storing its answers need.
+pub struct AcceptedForm {
+    form: Form,
+    dictionary: Vec<u8>,
+}
+
+impl AcceptedForm {
+    fn new(manifest: Manifest) -> Self {
+        let dictionary = crate::store::answers_dictionary(&manifest);
+        Self { form: Form::new(manifest), dictionary }
+    }
+
+    /// The form, for validation.
+    pub fn form(&self) -> &Form {
+        &self.form
+    }
+
+    /// What its answers are compressed against (see
+    /// [`answers_dictionary`](crate::store::answers_dictionary)).
+    pub fn answers_dictionary(&self) -> &[u8] {
+        &self.dictionary
+    }
+}
+
+impl std::ops::Deref for AcceptedForm {
+    type Target = Form;
+
+    fn deref(&self) -> &Form {
+        &self.form
+    }
+}
 
 /// What one reload found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -84,7 +116,7 @@ impl Registry {
         if forms.contains_key(&key) {
             return false;
         }
-        forms.insert(key, Arc::new(Form::new(manifest)));
+        forms.insert(key, Arc::new(AcceptedForm::new(manifest)));
         true
     }
 

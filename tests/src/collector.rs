@@ -579,14 +579,19 @@ pub fn count_submissions(path: &Path) -> i64 {
 pub fn stored(path: &Path, submission_id: &str) -> Option<(String, Value)> {
     let connection = open_db(path);
     let mut statement = connection
-        .prepare("SELECT reference, answers_format, answers FROM submissions WHERE submission_id = ?1")
+        .prepare(
+            "SELECT reference, answers_format, answers, form_id, version FROM submissions WHERE submission_id = ?1",
+        )
         .expect("a query");
     let mut rows = statement.query([submission_id]).expect("a query");
     let row = rows.next().expect("a row")?;
     let reference: String = row.get(0).expect("reference");
     let format: String = row.get(1).expect("answers_format");
     let bytes: Vec<u8> = row.get(2).expect("answers");
-    let answers = collector::store::decode_answers(&format, &bytes).expect("stored answers decode");
+    let (form_id, version): (String, u32) = (row.get(3).expect("form_id"), row.get(4).expect("version"));
+    let mut dictionaries = collector::store::Dictionaries::new(&connection);
+    let dictionary = dictionaries.of(&form_id, version).expect("the stored manifest");
+    let answers = collector::store::decode_answers(&format, &bytes, dictionary).expect("stored answers decode");
     Some((reference, serde_json::from_str(&answers).expect("stored answers are JSON")))
 }
 
