@@ -1,29 +1,242 @@
 //! A submission's answers as a tree: top-level answers, and for each repeat
 //! its instances, each with answers and possibly nested repeats.
 //!
-//! Question ids are unique across a form, so one map per instance holds
-//! every answer of the sections stored there, whatever section shows them.
+//! Answers are kept in numbered slots rather than maps keyed by question
+//! id: a [`Layout`], built once per form version, numbers the questions and
+//! repeats of every scope (the top level and each repeat). Validating a
+//! case then reads and writes answers by number, with no string hashing or
+//! comparing on the way; ids come back only where text is written out (the
+//! stored JSON) or an expression names a path.
+//!
+//! Question ids are unique across a form, so one scope holds every answer
+//! of the sections stored there, whatever section shows them.
+
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
 use crate::value::Value;
 
-/// The answers of the whole form, or of one instance of a repeat.
+/// What an id names in a scope: the slot of a question's answer or of a
+/// repeat's instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Slot {
+    /// A question: its answer is `values[slot]` of the instance.
+    Value(usize),
+    /// A repeat: its instances are `repeats[slot]` of the instance.
+    Repeat(usize),
+}
+
+/// The ids of one scope and where their answers live.
+#[derive(Debug, Clone, Default)]
+struct ScopeLayout {
+    /// Question ids by value slot.
+    values: Vec<String>,
+    /// Repeat ids by repeat slot, with the scope of their instances.
+    repeats: Vec<(String, usize)>,
+    /// Every id of the scope.
+    slots: FxHashMap<String, Slot>,
+    /// Ids in the order the stored JSON lists them (sorted).
+    output: Vec<(String, Slot)>,
+}
+
+/// Where a data path leads from the top: the repeats to enter (id and slot,
+/// outermost first) and, for a question, the slot of its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The repeats on the way, ending with the repeat itself when the path
+    /// names a repeat.
+    pub repeats: Vec<(String, usize)>,
+    /// The answer's slot in the last instance; `None` for a repeat.
+    pub value: Option<usize>,
+}
+
+/// The numbering of a form's answers: scope 0 is the top level, every
+/// repeat has a scope of its own.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    scopes: Vec<ScopeLayout>,
+    /// Every question and repeat by data path (`acts.inv.n`).
+    routes: FxHashMap<String, Route>,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Self::new(std::iter::empty::<&str>(), std::iter::empty::<&str>())
+    }
+}
+
+impl Layout {
+    /// Numbers the questions and repeats given by data path. Repeats may be
+    /// given in any order; questions get slots in the order given.
+    pub fn new<'a>(questions: impl IntoIterator<Item = &'a str>, repeats: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut layout = Self { scopes: vec![ScopeLayout::default()], routes: FxHashMap::default() };
+        let mut repeats: Vec<&str> = repeats.into_iter().collect();
+        // Containers before what they contain.
+        repeats.sort_by_key(|path| path.matches('.').count());
+        for path in repeats {
+            let (container, id) = path.rsplit_once('.').unwrap_or(("", path));
+            let Some(parent) = layout.scope_at(container) else { continue };
+            let mut route = layout.routes.get(container).cloned().unwrap_or(Route { repeats: Vec::new(), value: None });
+            let child = layout.scopes.len();
+            let scope = &mut layout.scopes[parent];
+            let slot = scope.repeats.len();
+            scope.repeats.push((id.to_owned(), child));
+            scope.slots.insert(id.to_owned(), Slot::Repeat(slot));
+            layout.scopes.push(ScopeLayout::default());
+            route.repeats.push((id.to_owned(), slot));
+            layout.routes.insert(path.to_owned(), route);
+        }
+        for path in questions {
+            let (container, id) = path.rsplit_once('.').unwrap_or(("", path));
+            let Some(parent) = layout.scope_at(container) else { continue };
+            let scope = &mut layout.scopes[parent];
+            if scope.slots.contains_key(id) {
+                continue;
+            }
+            let slot = scope.values.len();
+            scope.values.push(id.to_owned());
+            scope.slots.insert(id.to_owned(), Slot::Value(slot));
+            let mut route = layout.routes.get(container).cloned().unwrap_or(Route { repeats: Vec::new(), value: None });
+            route.value = Some(slot);
+            layout.routes.insert(path.to_owned(), route);
+        }
+        for scope in &mut layout.scopes {
+            let mut output: Vec<(String, Slot)> = scope.slots.iter().map(|(id, slot)| (id.clone(), *slot)).collect();
+            output.sort_unstable();
+            scope.output = output;
+        }
+        layout
+    }
+
+    /// The scope whose instances are at `path` (`""` for the top level).
+    pub fn scope_at(&self, path: &str) -> Option<usize> {
+        if path.is_empty() {
+            return Some(0);
+        }
+        let route = self.routes.get(path)?;
+        if route.value.is_some() {
+            return None;
+        }
+        let mut scope = 0;
+        for (_, slot) in &route.repeats {
+            scope = self.scopes[scope].repeats[*slot].1;
+        }
+        Some(scope)
+    }
+
+    /// What `id` names in `scope`.
+    pub fn slot(&self, scope: usize, id: &str) -> Option<Slot> {
+        self.scopes.get(scope)?.slots.get(id).copied()
+    }
+
+    /// The scope of a repeat's instances, by the repeat's scope and slot.
+    pub fn child_scope(&self, scope: usize, repeat: usize) -> usize {
+        self.scopes[scope].repeats[repeat].1
+    }
+
+    /// Where a data path leads.
+    pub fn route(&self, path: &str) -> Option<&Route> {
+        self.routes.get(path)
+    }
+
+    /// An instance of `scope` with nothing answered.
+    pub fn instance(&self, scope: usize) -> Instance {
+        let layout = &self.scopes[scope];
+        Instance { values: vec![Value::Empty; layout.values.len()], repeats: vec![None; layout.repeats.len()] }
+    }
+
+    /// The answers as the JSON stored and exported: answers by id in key
+    /// order, repeats as arrays of objects, unanswered questions left out.
+    pub fn json<'a>(&'a self, root: &'a Instance) -> Json<'a> {
+        Json { layout: self, scope: 0, instance: root }
+    }
+}
+
+/// The answers of the whole form, or of one instance of a repeat, in the
+/// slots of their scope's [`Layout`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Instance {
-    /// Answered questions by id (never [`Value::Empty`]). A hash map: it is
-    /// looked up far more often than listed (output sorts the ids).
-    pub values: FxHashMap<String, Value>,
-    /// Repeats stored here, by section id.
-    pub repeats: FxHashMap<String, Vec<Instance>>,
+    /// Answers by value slot ([`Value::Empty`] when unanswered).
+    pub values: Vec<Value>,
+    /// Instances by repeat slot; `None` when the repeat was not sent (or
+    /// was dropped as not relevant), which the stored JSON tells apart
+    /// from an empty list.
+    pub repeats: Vec<Option<Vec<Instance>>>,
 }
 
 impl Instance {
-    /// The answer of a question of this instance.
-    pub fn get(&self, id: &str) -> &Value {
-        self.values.get(id).unwrap_or(&Value::Empty)
+    /// The answer in a slot.
+    pub fn get(&self, slot: usize) -> &Value {
+        self.values.get(slot).unwrap_or(&Value::Empty)
     }
 
+    /// The instances of a repeat (none when not sent).
+    pub fn instances(&self, slot: usize) -> &[Instance] {
+        self.repeats.get(slot).and_then(Option::as_deref).unwrap_or(&[])
+    }
+
+    /// Whether nothing at all is answered here.
+    pub fn is_blank(&self) -> bool {
+        self.values.iter().all(Value::is_empty) && self.repeats.iter().flatten().flatten().all(Instance::is_blank)
+    }
+}
+
+/// A position in the answer tree: for each repeat entered, its id and the
+/// instance index.
+pub type Position<'a> = [(&'a str, usize)];
+
+/// Serializes an instance with its ids: see [`Layout::json`].
+pub struct Json<'a> {
+    layout: &'a Layout,
+    scope: usize,
+    instance: &'a Instance,
+}
+
+impl serde::Serialize for Json<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct List<'a>(&'a Layout, usize, &'a [Instance]);
+        impl serde::Serialize for List<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(self.2.len()))?;
+                for instance in self.2 {
+                    seq.serialize_element(&Json { layout: self.0, scope: self.1, instance })?;
+                }
+                seq.end()
+            }
+        }
+        let scope = &self.layout.scopes[self.scope];
+        let mut map = serializer.serialize_map(None)?;
+        for (key, slot) in &scope.output {
+            match *slot {
+                Slot::Value(slot) => match self.instance.values.get(slot) {
+                    Some(value) if !value.is_empty() => map.serialize_entry(key, value)?,
+                    _ => {}
+                },
+                Slot::Repeat(slot) => {
+                    if let Some(Some(instances)) = self.instance.repeats.get(slot) {
+                        let child = scope.repeats[slot].1;
+                        map.serialize_entry(key, &List(self.layout, child, instances))?;
+                    }
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// Answers written by id, for tests and tools that build answers by hand:
+/// [`Draft::build`] numbers them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Draft {
+    /// Answers by question id.
+    pub values: BTreeMap<String, Value>,
+    /// Instances by repeat id.
+    pub repeats: BTreeMap<String, Vec<Draft>>,
+}
+
+impl Draft {
     /// Sets an answer; an empty value removes it.
     pub fn set(&mut self, id: &str, value: Value) {
         if value.is_empty() {
@@ -33,77 +246,77 @@ impl Instance {
         }
     }
 
-    /// Whether nothing at all is answered here.
-    pub fn is_blank(&self) -> bool {
-        self.values.is_empty() && self.repeats.values().all(|instances| instances.iter().all(Instance::is_blank))
+    /// A layout holding every id used (at any instance) and the answers in it.
+    pub fn build(&self) -> (Layout, Instance) {
+        let (mut questions, mut repeats) = (Vec::new(), Vec::new());
+        self.paths("", &mut questions, &mut repeats);
+        let layout = Layout::new(questions.iter().map(String::as_str), repeats.iter().map(String::as_str));
+        let root = self.fill(&layout, 0);
+        (layout, root)
     }
 
-    /// The answers as the JSON object stored and exported: answers by id,
-    /// repeats as arrays of objects.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut object = serde_json::Map::new();
-        for (id, value) in &self.values {
-            object.insert(id.clone(), value.to_json());
-        }
+    fn paths(&self, scope: &str, questions: &mut Vec<String>, repeats: &mut Vec<String>) {
+        let join = |id: &str| if scope.is_empty() { id.to_owned() } else { format!("{scope}.{id}") };
+        questions.extend(self.values.keys().map(|id| join(id)));
         for (id, instances) in &self.repeats {
-            object.insert(id.clone(), instances.iter().map(Instance::to_json).collect());
+            let path = join(id);
+            for instance in instances {
+                instance.paths(&path, questions, repeats);
+            }
+            repeats.push(path);
         }
-        serde_json::Value::Object(object)
     }
-}
 
-/// A position in the answer tree: for each repeat entered, its id and the
-/// instance index.
-pub type Position<'a> = [(&'a str, usize)];
-
-impl serde::Serialize for Instance {
-    /// The same JSON as [`Instance::to_json`], written directly: answers and
-    /// repeats merged in key order.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.values.len() + self.repeats.len()))?;
-        let mut sorted: Vec<(&String, &Value)> = self.values.iter().collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut values = sorted.into_iter().peekable();
-        let mut repeats: Vec<(&String, &Vec<Instance>)> = self.repeats.iter().collect();
-        repeats.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut repeats = repeats.into_iter().peekable();
-        loop {
-            match (values.peek(), repeats.peek()) {
-                (Some((a, _)), Some((b, _))) if a <= b => {
-                    let (key, value) = values.next().expect("peeked");
-                    map.serialize_entry(key, value)?;
-                }
-                (_, Some(_)) => {
-                    let (key, instances) = repeats.next().expect("peeked");
-                    map.serialize_entry(key, instances)?;
-                }
-                (Some(_), None) => {
-                    let (key, value) = values.next().expect("peeked");
-                    map.serialize_entry(key, value)?;
-                }
-                (None, None) => break,
+    fn fill(&self, layout: &Layout, scope: usize) -> Instance {
+        let mut instance = layout.instance(scope);
+        for (id, value) in &self.values {
+            if let Some(Slot::Value(slot)) = layout.slot(scope, id) {
+                instance.values[slot] = value.clone();
             }
         }
-        map.end()
+        for (id, instances) in &self.repeats {
+            if let Some(Slot::Repeat(slot)) = layout.slot(scope, id) {
+                let child = layout.child_scope(scope, slot);
+                instance.repeats[slot] = Some(instances.iter().map(|i| i.fill(layout, child)).collect());
+            }
+        }
+        instance
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
 
     #[test]
-    fn serializes_like_to_json() {
-        let mut inner = Instance::default();
+    fn json_lists_answers_in_key_order_and_leaves_out_the_unanswered() {
+        let mut inner = Draft::default();
         inner.set("n", Value::Number(2.0));
-        let mut root = Instance::default();
+        let mut root = Draft::default();
         root.set("b", Value::Text("x".into()));
         root.set("z", Value::Multi(vec!["a".into()]));
         root.set("d", Value::Date(jiff::civil::date(2024, 2, 29)));
+        root.set("ñ\"q", Value::Bool(true));
         root.repeats.insert("c".into(), vec![inner.clone(), inner]);
         root.repeats.insert("a".into(), vec![]);
-        assert_eq!(serde_json::to_string(&root).unwrap(), root.to_json().to_string());
+        let (layout, mut instance) = root.build();
+        let Some(Slot::Value(b)) = layout.slot(0, "b") else { panic!("b is a question") };
+        let text = serde_json::to_string(&layout.json(&instance)).unwrap();
+        assert_eq!(text, r#"{"a":[],"b":"x","c":[{"n":2},{"n":2}],"d":"2024-02-29","z":["a"],"ñ\"q":true}"#);
+        instance.values[b] = Value::Empty;
+        let text = serde_json::to_string(&layout.json(&instance)).unwrap();
+        assert!(!text.contains("\"b\""), "{text}");
+    }
+
+    #[test]
+    fn routes_lead_through_nested_repeats() {
+        let layout = Layout::new(["age", "acts.kind", "acts.inv.n"], ["acts.inv", "acts"]);
+        let route = layout.route("acts.inv.n").unwrap();
+        assert_eq!(route.repeats.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["acts", "inv"]);
+        assert!(route.value.is_some());
+        assert_eq!(layout.route("acts.inv").unwrap().value, None);
+        assert_eq!(layout.scope_at("acts.inv"), Some(2));
+        assert_eq!(layout.scope_at("age"), None);
+        assert_eq!(layout.slot(1, "kind"), Some(Slot::Value(0)));
     }
 }

@@ -180,6 +180,15 @@ fn date_from_day_number(days: i32) -> Option<Date> {
     Date::new(i16::try_from(y).ok()?, i8::try_from(m).ok()?, i8::try_from(d).ok()?).ok()
 }
 
+/// Writes `n` in decimal into all of `out`, zero-padded (the leading
+/// digits are lost if it does not fit).
+fn put_digits(out: &mut [u8], mut n: u16) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
 impl serde::Serialize for Value {
     /// The same JSON as [`Value::to_json`].
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -189,7 +198,22 @@ impl serde::Serialize for Value {
             Value::Number(n) if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER => serializer.serialize_i64(*n as i64),
             Value::Number(n) => serializer.serialize_f64(*n),
             Value::Text(t) => serializer.serialize_str(t),
+            // Written digit by digit: the formatting machinery costs more
+            // than the rest of a date's serialization.
+            Value::Date(d) if (0..=9999).contains(&d.year()) => {
+                let mut text = *b"0000-00-00";
+                put_digits(&mut text[0..4], d.year() as u16);
+                put_digits(&mut text[5..7], d.month() as u16);
+                put_digits(&mut text[8..10], d.day() as u16);
+                serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+            }
             Value::Date(d) => serializer.collect_str(&format_args!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())),
+            Value::Time(t) if *t < 6000 => {
+                let mut text = *b"00:00";
+                put_digits(&mut text[0..2], t / 60);
+                put_digits(&mut text[3..5], t % 60);
+                serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+            }
             Value::Time(t) => serializer.collect_str(&format_args!("{:02}:{:02}", t / 60, t % 60)),
             Value::Multi(codes) => codes.serialize(serializer),
         }
@@ -202,6 +226,25 @@ mod tests {
 
     fn date(text: &str) -> Date {
         parse_date(text).expect(text)
+    }
+
+    #[test]
+    fn serializes_like_to_json() {
+        let values = [
+            Value::Date(date("2024-02-29")),
+            Value::Date(date("0005-01-09")),
+            Value::Date(jiff::civil::date(-12, 3, 4)),
+            Value::Time(0),
+            Value::Time(23 * 60 + 59),
+            Value::Number(12.0),
+            Value::Number(-0.5),
+            Value::Text("\"ñ\"".into()),
+            Value::Multi(vec!["a".into(), "b".into()]),
+            Value::Bool(false),
+        ];
+        for value in values {
+            assert_eq!(serde_json::to_string(&value).unwrap(), value.to_json().to_string(), "{value:?}");
+        }
     }
 
     #[test]

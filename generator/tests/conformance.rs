@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use constancia::answers::Instance;
+use constancia::answers::Draft;
 use constancia::expr::Expr;
 use constancia::expr::eval::{Scope, evaluate};
 use constancia::value::{Value, parse_date, parse_time};
@@ -91,8 +91,8 @@ fn value(json: &Json) -> Value {
     }
 }
 
-fn instance(json: &Json) -> Instance {
-    let mut instance = Instance::default();
+fn instance(json: &Json) -> Draft {
+    let mut instance = Draft::default();
     for (key, x) in json.as_object().expect("answers are an object") {
         match x {
             Json::Array(items) if !items.is_empty() && items.iter().all(Json::is_object) => {
@@ -118,7 +118,7 @@ fn every_vector_evaluates_to_its_expected_value() {
                 continue;
             }
         };
-        let root = instance(&vector["answers"]);
+        let (layout, root) = instance(&vector["answers"]).build();
         let position: Vec<(&str, usize)> = vector
             .get("position")
             .and_then(Json::as_array)
@@ -135,7 +135,7 @@ fn every_vector_evaluates_to_its_expected_value() {
             .unwrap_or_default();
         let today = parse_date(vector["today"].as_str().expect("today")).expect("a valid today");
         let self_value = vector.get("self").map(value);
-        let scope = Scope { root: &root, position: &position, today, self_value: self_value.as_ref() };
+        let scope = Scope { layout: &layout, root: &root, position: &position, today, self_value: self_value.as_ref() };
         let got = evaluate(&expr, &scope);
         let want = value(&vector["expected"]);
         if got != want {

@@ -7,7 +7,7 @@
 //! browser evaluator is held to the same results by the shared conformance
 //! vectors, not here.
 
-use constancia::answers::Instance;
+use constancia::answers::Draft;
 use constancia::expr::check::{Context, Env, Symbol, SymbolKind, Type, Typed, check};
 use constancia::expr::eval::{Scope, evaluate};
 use constancia::expr::parse;
@@ -84,8 +84,8 @@ fn text(t: &str) -> Value {
 }
 
 /// A case with every question answered, and three acts.
-fn answered() -> Instance {
-    let mut root = Instance::default();
+fn answered() -> Draft {
+    let mut root = Draft::default();
     root.set("age", num(30.0));
     root.set("weight", num(61.5));
     root.set("name", text("Ñandú"));
@@ -95,7 +95,7 @@ fn answered() -> Instance {
     root.set("sex", text("mujer"));
     root.set("langs", Value::Multi(vec!["es".into(), "nah".into()]));
     let act = |kind: Option<&str>, amount: Option<f64>| {
-        let mut act = Instance::default();
+        let mut act = Draft::default();
         if let Some(kind) = kind {
             act.set("kind", text(kind));
         }
@@ -115,7 +115,7 @@ fn answered() -> Instance {
 /// `position`, with `.` = `self_value` of type `self_type`.
 fn run_with(
     input: &str,
-    root: &Instance,
+    root: &Draft,
     position: &[(&str, usize)],
     self_value: Option<(&Value, Typed<'static>)>,
 ) -> Value {
@@ -124,8 +124,9 @@ fn run_with(
     let repeats: Vec<String> = position.iter().map(|(id, _)| (*id).to_owned()).collect();
     let context = Context { repeats: &repeats, self_type: self_value.map(|(_, typed)| typed) };
     let checked = check(&node, &form, &context).unwrap_or_else(|e| panic!("`{input}` does not check: {e:?}"));
-    let scope =
-        Scope { root, position, today: jiff::civil::date(2024, 6, 1), self_value: self_value.map(|(value, _)| value) };
+    let (layout, root) = root.build();
+    let today = jiff::civil::date(2024, 6, 1);
+    let scope = Scope { layout: &layout, root: &root, position, today, self_value: self_value.map(|(value, _)| value) };
     evaluate(&checked.expr, &scope)
 }
 
@@ -136,7 +137,7 @@ fn eval(input: &str) -> Value {
 
 /// Evaluates with nothing answered.
 fn eval_empty(input: &str) -> Value {
-    run_with(input, &Instance::default(), &[], None)
+    run_with(input, &Draft::default(), &[], None)
 }
 
 fn yes(input: &str) {
@@ -352,7 +353,7 @@ fn functions_of_empty() {
 
 #[test]
 fn a_multiple_choice_without_codes_is_unanswered() {
-    let mut root = Instance::default();
+    let mut root = Draft::default();
     root.values.insert("langs".into(), Value::Multi(Vec::new()));
     assert_eq!(run_with("answered(langs)", &root, &[], None), Value::Bool(false));
     assert_eq!(run_with("count_selected(langs)", &root, &[], None), num(0.0));
@@ -360,11 +361,12 @@ fn a_multiple_choice_without_codes_is_unanswered() {
 
 #[test]
 fn a_condition_that_is_empty_is_not_true() {
-    let root = Instance::default();
+    let (layout, root) = Draft::default().build();
     let form = Form::new();
     let node = parse("age > 18 or consent").expect("parses");
     let checked = check(&node, &form, &Context::default()).expect("checks");
-    let scope = Scope { root: &root, position: &[], today: jiff::civil::date(2024, 6, 1), self_value: None };
+    let today = jiff::civil::date(2024, 6, 1);
+    let scope = Scope { layout: &layout, root: &root, position: &[], today, self_value: None };
     assert!(!constancia::expr::eval::is_true(&checked.expr, &scope));
     assert_eq!(constancia::expr::eval::truth(&checked.expr, &scope), None);
 }

@@ -18,12 +18,14 @@
 use std::cmp::Ordering;
 
 use super::{BinaryOp, Expr, Func};
-use crate::answers::{Instance, Position};
+use crate::answers::{Instance, Layout, Position};
 use crate::value::{Value, add_days, days_between, parse_date, parse_time, years_between};
 
 /// Where and when an expression is evaluated.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
+    /// Where the answers of each question and repeat live.
+    pub layout: &'a Layout,
     /// All answers of the submission.
     pub root: &'a Instance,
     /// The repeat instances entered, outermost first.
@@ -106,7 +108,7 @@ fn eval<'a>(expr: &'a Expr, scope: &Scope<'a>) -> Val<'a> {
         Expr::Bool(b) => Val::Bool(*b),
         Expr::Date(d) => parse_date(d).map_or(Val::Empty, Val::Date),
         Expr::Time(t) => parse_time(t).map_or(Val::Empty, Val::Time),
-        Expr::Ref(path) => lookup(path, scope).map_or(Val::Empty, Val::of),
+        Expr::Ref(path) => answer(path, scope).map_or(Val::Empty, Val::of),
         Expr::SelfValue => scope.self_value.map_or(Val::Empty, Val::of),
         Expr::Not(inner) => match eval(inner, scope) {
             Val::Bool(b) => Val::Bool(!b),
@@ -121,44 +123,36 @@ fn eval<'a>(expr: &'a Expr, scope: &Scope<'a>) -> Val<'a> {
     }
 }
 
-fn lookup<'a>(path: &str, scope: &Scope<'a>) -> Option<&'a Value> {
-    // Most references name a top-level question: no repeat to walk.
-    if !path.as_bytes().contains(&b'.') {
-        return scope.root.values.get(path);
-    }
-    let mut parts = path.split('.').peekable();
+/// The answer at a data path, seen from the scope's position.
+pub fn answer<'a>(path: &str, scope: &Scope<'a>) -> Option<&'a Value> {
+    let route = scope.layout.route(path)?;
     let mut instance = scope.root;
-    let mut level = 0;
-    while let Some(part) = parts.next() {
-        if parts.peek().is_none() {
-            return instance.values.get(part);
-        }
+    for (level, (id, slot)) in route.repeats.iter().enumerate() {
         let index = match scope.position.get(level) {
-            Some((id, index)) if *id == part => *index,
+            Some((entered, index)) if entered == id => *index,
             // Type checking only lets a single-value reference name
             // questions of the instances we are in.
             _ => return None,
         };
-        instance = instance.repeats.get(part)?.get(index)?;
-        level += 1;
+        instance = instance.instances(*slot).get(index)?;
     }
-    None
+    Some(instance.get(route.value?))
 }
 
-/// The instances of the repeat at `repeat_path` reachable from the scope:
-/// within the instances we are in, all of them below.
-fn instances<'a>(repeat_path: &str, scope: &Scope<'a>) -> Vec<&'a Instance> {
+/// The instances of the repeat at `repeats` (the route to it) reachable
+/// from the scope: within the instances we are in, all of them below.
+fn instances<'a>(repeats: &[(String, usize)], scope: &Scope<'a>) -> Vec<&'a Instance> {
     let mut current: Vec<&'a Instance> = vec![scope.root];
     let mut on_position = true;
-    let depth = repeat_path.split('.').count();
-    for (level, part) in repeat_path.split('.').enumerate() {
+    let depth = repeats.len();
+    for (level, (id, slot)) in repeats.iter().enumerate() {
         let chosen = match scope.position.get(level) {
-            Some((id, index)) if on_position && *id == part => Some(*index),
+            Some((entered, index)) if on_position && entered == id => Some(*index),
             _ => None,
         };
         let mut next = Vec::new();
         for instance in current {
-            let Some(list) = instance.repeats.get(part) else { continue };
+            let list = instance.instances(*slot);
             match chosen {
                 // Entering the instance we are in, unless this is the repeat
                 // being aggregated (the last part): then all its instances count.
@@ -255,15 +249,20 @@ fn call<'a>(func: Func, args: &'a [Expr], scope: &Scope<'a>) -> Val<'a> {
             })
         }
         Func::Count => match args.first() {
-            Some(Expr::Ref(path)) => Val::Number(instances(path, scope).len() as f64),
+            Some(Expr::Ref(path)) => match scope.layout.route(path) {
+                Some(route) if route.value.is_none() => Val::Number(instances(&route.repeats, scope).len() as f64),
+                // A repeat no answer was ever laid out for has no instance.
+                _ => Val::Number(0.0),
+            },
             _ => Val::Empty,
         },
         Func::Sum => match args.first() {
             Some(Expr::Ref(path)) => {
-                let Some((repeat, id)) = path.rsplit_once('.') else { return Val::Empty };
-                let total: f64 = instances(repeat, scope)
+                let Some(route) = scope.layout.route(path) else { return Val::Number(0.0) };
+                let Some(slot) = route.value.filter(|_| !route.repeats.is_empty()) else { return Val::Empty };
+                let total: f64 = instances(&route.repeats, scope)
                     .into_iter()
-                    .filter_map(|instance| match instance.get(id) {
+                    .filter_map(|instance| match instance.get(slot) {
                         Value::Number(n) => Some(*n),
                         _ => None,
                     })
@@ -296,9 +295,10 @@ fn call<'a>(func: Func, args: &'a [Expr], scope: &Scope<'a>) -> Val<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answers::Draft;
     use crate::expr::json::from_json;
 
-    fn record() -> Instance {
+    fn record() -> Draft {
         let json = serde_json::json!({
             "age": 30, "name": "Ana", "born": "1994-05-10", "consent": true,
             "langs": ["es", "nah"], "sex": "mujer",
@@ -311,8 +311,8 @@ mod tests {
         from_test_json(&json)
     }
 
-    fn from_test_json(json: &serde_json::Value) -> Instance {
-        let mut instance = Instance::default();
+    fn from_test_json(json: &serde_json::Value) -> Draft {
+        let mut instance = Draft::default();
         for (key, value) in json.as_object().unwrap() {
             match value {
                 serde_json::Value::Array(items) if items.iter().all(|i| i.is_object()) && !items.is_empty() => {
@@ -334,10 +334,10 @@ mod tests {
     }
 
     fn eval_at(expr: serde_json::Value, position: &Position<'_>) -> Value {
-        let root = record();
+        let (layout, root) = record().build();
         let expr = from_json(&expr).unwrap();
-        let scope =
-            Scope { root: &root, position, today: crate::value::parse_date("2024-06-01").unwrap(), self_value: None };
+        let today = crate::value::parse_date("2024-06-01").unwrap();
+        let scope = Scope { layout: &layout, root: &root, position, today, self_value: None };
         evaluate(&expr, &scope)
     }
 

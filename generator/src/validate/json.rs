@@ -13,7 +13,6 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{Field, FieldError, Member, Pending, Reader};
-use rustc_hash::FxHashMap;
 
 use crate::answers::Instance;
 use crate::lower::MAX_REPEAT;
@@ -50,7 +49,8 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 /// fields with `prefix`. `None` when the JSON value is not an object.
 pub(super) struct InstanceSeed<'r, 'a> {
     pub reader: &'r mut Reader<'a>,
-    pub scope: &'r str,
+    /// The scope in the form's layout.
+    pub scope: usize,
     pub prefix: &'r str,
 }
 
@@ -84,38 +84,32 @@ impl<'de> Visitor<'de> for InstanceSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let reader = self.reader;
         let form = reader.form;
-        let mut instance = Instance::default();
-        let members = form.members_of(self.scope);
-        // Room for every question of the scope up front: growing the map
-        // answer by answer rehashes it several times per submission.
-        instance.values.reserve(map.size_hint().or(members.map(FxHashMap::len)).unwrap_or(16));
+        let mut instance = form.layout.instance(self.scope);
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let named = Field { prefix: self.prefix, key: &key };
-            match members.and_then(|m| m.get(&*key)).copied() {
-                Some(Member::Question(number)) => {
+            match form.member(self.scope, &key) {
+                Some(Member::Question { number, slot }) => {
                     let question = form.question_at(number);
                     if matches!(question.kind, QuestionType::Calculate | QuestionType::Note) {
                         // Recomputed, or without a value: never taken from a client.
                         map.next_value::<IgnoredAny>()?;
                         continue;
                     }
-                    let value = map.next_value_seed(ValueSeed { reader: &mut *reader, question, field: &named })?;
-                    if !value.is_empty() {
-                        instance.values.insert(key.into_owned(), value);
-                    }
+                    instance.values[slot] =
+                        map.next_value_seed(ValueSeed { reader: &mut *reader, question, field: &named })?;
                 }
-                Some(Member::Repeat(s)) => {
-                    let section = &form.manifest.sections[s];
+                Some(Member::Repeat { section, slot }) => {
+                    let section = &form.manifest.sections[section];
                     let field = named.name();
                     let seed = RepeatSeed {
                         reader: &mut *reader,
-                        scope: &section.scope,
+                        scope: form.layout.child_scope(self.scope, slot),
                         field: &field,
                         limit: section.repeat.and_then(|r| r.max).unwrap_or(MAX_REPEAT) as usize,
                     };
                     if let Some(instances) = map.next_value_seed(seed)? {
                         let min = section.repeat.map_or(0, |r| r.min) as usize;
-                        reader.keep_instances(&mut instance, &key, &field, instances, min);
+                        reader.keep_instances(&mut instance, slot, &field, instances, min);
                     }
                 }
                 None => {
@@ -160,7 +154,7 @@ impl<'de> Visitor<'de> for InstanceSeed<'_, '_> {
 /// a list; `null` is no instance at all.
 struct RepeatSeed<'r, 'a> {
     reader: &'r mut Reader<'a>,
-    scope: &'r str,
+    scope: usize,
     field: &'r str,
     limit: usize,
 }

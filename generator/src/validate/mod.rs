@@ -38,9 +38,9 @@ use jiff::civil::Date;
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::answers::Instance;
-use crate::expr::eval::{Scope, evaluate, is_true, truth};
-use crate::expr::{Expr, check::Type};
+use crate::answers::{Instance, Layout, Slot};
+use crate::expr::check::Type;
+use crate::expr::eval::{Scope, answer, evaluate, is_true, truth};
 use crate::lower::MAX_REPEAT;
 use crate::manifest::{ChoiceList, Manifest, Question, QuestionType, Section};
 use crate::messages::{self, Messages, fill};
@@ -65,31 +65,40 @@ pub struct FieldError {
 pub struct Form {
     /// The compiled form.
     pub manifest: Manifest,
+    /// Where answers live: every question and repeat numbered by scope.
+    layout: Layout,
     /// Question number (in form order) by data path.
     questions: FxHashMap<String, usize>,
     /// (section index, question index) of every question, in form order.
     flat: Vec<(usize, usize)>,
     /// Where each question's answers live and which conditions enclose it.
     plans: Vec<Plan>,
+    /// The value slot of each question, by question number.
+    value_slots: Vec<usize>,
     /// Repeating section index by data path.
     repeats: FxHashMap<String, usize>,
     /// For repeating sections (by section index): their container and conditions.
     repeat_plans: Vec<Option<Plan>>,
+    /// For repeating sections (by section index): their slot in the
+    /// container's instances, and the scope of their own.
+    repeat_slots: Vec<Option<(usize, usize)>>,
     /// The evaluation steps, in the manifest's dependency order.
     steps: Vec<Step>,
     /// Position of each code in its list, by list name.
     codes: FxHashMap<String, FxHashMap<String, usize>>,
-    /// Questions and repeats by scope (data path of an instance) and id.
-    members: FxHashMap<String, FxHashMap<String, Member>>,
+    /// By scope: the question number of each value slot and the section
+    /// of each repeat slot.
+    scope_members: Vec<(Vec<usize>, Vec<usize>)>,
 }
 
-/// For a question: the repeats whose instances hold it. For a repeating
-/// section: the repeats around it. Plus the enclosing sections that do not
-/// repeat and carry a condition (outermost first); a repeating section's
-/// own condition is applied by dropping its instances.
+/// For a question: the repeats whose instances hold it (id and slot,
+/// outermost first). For a repeating section: the repeats around it. Plus
+/// the enclosing sections that do not repeat and carry a condition
+/// (outermost first); a repeating section's own condition is applied by
+/// dropping its instances.
 #[derive(Debug, Clone, Default)]
 struct Plan {
-    scope: Vec<String>,
+    scope: Vec<(String, usize)>,
     groups: Vec<usize>,
 }
 
@@ -102,11 +111,19 @@ enum Step {
 impl Form {
     /// Indexes a manifest.
     pub fn new(manifest: Manifest) -> Self {
+        let layout = Layout::new(
+            manifest.sections.iter().flat_map(|s| s.questions.iter().map(|q| q.path.as_str())),
+            manifest.sections.iter().filter(|s| s.repeat.is_some()).map(|s| s.scope.as_str()),
+        );
+        let route_of = |path: &str| layout.route(path).map(|r| r.repeats.clone()).unwrap_or_default();
         let mut questions = FxHashMap::default();
         let mut flat = Vec::new();
         let mut plans = Vec::new();
+        let mut value_slots = Vec::new();
         let mut repeats = FxHashMap::default();
         let mut repeat_plans = vec![None; manifest.sections.len()];
+        let mut repeat_slots = vec![None; manifest.sections.len()];
+        let mut scope_members: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
         let index_of: HashMap<&str, usize> =
             manifest.sections.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
         for (s, section) in manifest.sections.iter().enumerate() {
@@ -117,19 +134,33 @@ impl Form {
                 .copied()
                 .filter(|&c| manifest.sections[c].repeat.is_none() && manifest.sections[c].relevant.is_some())
                 .collect();
-            let scope: Vec<String> = if section.scope.is_empty() {
-                Vec::new()
-            } else {
-                section.scope.split('.').map(str::to_owned).collect()
-            };
+            let scope = route_of(&section.scope);
+            let scope_index = layout.scope_at(&section.scope).unwrap_or(0);
             if section.repeat.is_some() {
                 repeats.insert(section.scope.clone(), s);
                 let container = scope[..scope.len().saturating_sub(1)].to_vec();
+                let container_index =
+                    layout.scope_at(section.scope.rsplit_once('.').map_or("", |(container, _)| container));
+                if let (Some(Slot::Repeat(slot)), Some(container_index)) =
+                    (container_index.and_then(|c| layout.slot(c, &section.id)), container_index)
+                {
+                    repeat_slots[s] = Some((slot, scope_index));
+                    put(&mut member_lists(&mut scope_members, container_index).1, slot, s);
+                }
                 repeat_plans[s] = Some(Plan { scope: container, groups: groups.clone() });
             }
             for (q, question) in section.questions.iter().enumerate() {
-                questions.insert(question.path.clone(), flat.len());
+                let number = flat.len();
+                let slot = match layout.slot(scope_index, &question.id) {
+                    Some(Slot::Value(slot)) => slot,
+                    _ => usize::MAX,
+                };
+                if slot != usize::MAX {
+                    put(&mut member_lists(&mut scope_members, scope_index).0, slot, number);
+                }
+                questions.insert(question.path.clone(), number);
                 flat.push((s, q));
+                value_slots.push(slot);
                 plans.push(Plan { scope: scope.clone(), groups: groups.clone() });
             }
         }
@@ -149,26 +180,35 @@ impl Form {
                 (name.clone(), list.choices.iter().enumerate().map(|(i, c)| (c.value.clone(), i)).collect())
             })
             .collect();
-        let mut members: FxHashMap<String, FxHashMap<String, Member>> = FxHashMap::default();
-        for (path, &number) in &questions {
-            let (scope, id) = path.rsplit_once('.').unwrap_or(("", path));
-            members.entry(scope.to_owned()).or_default().insert(id.to_owned(), Member::Question(number));
+        Self {
+            manifest,
+            layout,
+            questions,
+            flat,
+            plans,
+            value_slots,
+            repeats,
+            repeat_plans,
+            repeat_slots,
+            steps,
+            codes,
+            scope_members,
         }
-        for (path, &s) in &repeats {
-            let (scope, id) = path.rsplit_once('.').unwrap_or(("", path));
-            members.entry(scope.to_owned()).or_default().insert(id.to_owned(), Member::Repeat(s));
-        }
-        Self { manifest, questions, flat, plans, repeats, repeat_plans, steps, codes, members }
     }
 
-    fn member(&self, scope: &str, id: &str) -> Option<Member> {
-        self.members_of(scope)?.get(id).copied()
+    /// Where the answers of this form live: to write validated answers out
+    /// as JSON (`form.layout().json(&answers)`).
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 
-    /// The questions and repeats of the instances at `scope`: looked up once
-    /// per instance, then each key of its answers with one lookup.
-    fn members_of(&self, scope: &str) -> Option<&FxHashMap<String, Member>> {
-        self.members.get(scope)
+    /// What `id` names in the instances of `scope`.
+    fn member(&self, scope: usize, id: &str) -> Option<Member> {
+        let (questions, sections) = self.scope_members.get(scope)?;
+        match self.layout.slot(scope, id)? {
+            Slot::Value(slot) => Some(Member::Question { number: *questions.get(slot)?, slot }),
+            Slot::Repeat(slot) => Some(Member::Repeat { section: *sections.get(slot)?, slot }),
+        }
     }
 
     /// The question at a data path.
@@ -192,8 +232,29 @@ impl Form {
 
     /// The position of a code in a question's list.
     fn code_index(&self, question: &Question, code: &str) -> Option<usize> {
-        self.codes.get(question.choices.as_deref()?)?.get(code).copied()
+        self.codes_of(question)?.get(code).copied()
     }
+
+    /// The position of each code of a question's list.
+    fn codes_of(&self, question: &Question) -> Option<&FxHashMap<String, usize>> {
+        self.codes.get(question.choices.as_deref()?)
+    }
+}
+
+/// Sets `list[slot]`, growing the list as needed.
+fn put(list: &mut Vec<usize>, slot: usize, value: usize) {
+    if list.len() <= slot {
+        list.resize(slot + 1, usize::MAX);
+    }
+    list[slot] = value;
+}
+
+/// The member lists of a scope, created on first use.
+fn member_lists(lists: &mut Vec<(Vec<usize>, Vec<usize>)>, scope: usize) -> &mut (Vec<usize>, Vec<usize>) {
+    if lists.len() <= scope {
+        lists.resize_with(scope + 1, Default::default);
+    }
+    &mut lists[scope]
 }
 
 /// The answers of a submission as received.
@@ -225,11 +286,11 @@ impl Field<'_> {
     }
 }
 
-/// What an id names at a scope.
+/// What an id names at a scope, with its slot there.
 #[derive(Debug, Clone, Copy)]
 enum Member {
-    Question(usize),
-    Repeat(usize),
+    Question { number: usize, slot: usize },
+    Repeat { section: usize, slot: usize },
 }
 
 /// A value that failed to read, remembered until we know whether its
@@ -402,19 +463,20 @@ impl Reader<'_> {
 
     /// Orders codes as the list does and drops repeats.
     fn codes(&mut self, question: &Question, field: &Field<'_>, codes: Vec<String>) -> Value {
-        let mut chosen: Vec<String> = Vec::with_capacity(codes.len());
+        let positions = self.form.codes_of(question);
+        let mut chosen: Vec<(usize, String)> = Vec::with_capacity(codes.len());
         for code in codes {
-            if self.form.code_index(question, &code).is_some() {
-                if !chosen.contains(&code) {
-                    chosen.push(code);
-                }
-            } else {
+            match positions.and_then(|p| p.get(&code)) {
+                Some(&index) => chosen.push((index, code)),
                 // Records why the code is refused.
-                self.choice(question, field, &code, false);
+                None => {
+                    self.choice(question, field, &code, false);
+                }
             }
         }
-        chosen.sort_by_key(|code| self.form.code_index(question, code));
-        Value::Multi(chosen)
+        chosen.sort_unstable_by_key(|(index, _)| *index);
+        chosen.dedup_by_key(|(index, _)| *index);
+        Value::Multi(chosen.into_iter().map(|(_, code)| code).collect())
     }
 
     fn field_value(&mut self, question: &Question, field: &Field<'_>, raw: &[&str]) -> Value {
@@ -480,7 +542,7 @@ impl Reader<'_> {
     /// Reads JSON answers (an object) into the answer tree.
     fn json<'de, D: serde::Deserializer<'de>>(&mut self, deserializer: D) -> Result<Instance, D::Error> {
         use serde::de::DeserializeSeed as _;
-        let seed = json::InstanceSeed { reader: self, scope: "", prefix: "" };
+        let seed = json::InstanceSeed { reader: self, scope: 0, prefix: "" };
         match seed.deserialize(deserializer)? {
             Some(instance) => Ok(instance),
             None => {
@@ -500,7 +562,7 @@ impl Reader<'_> {
     fn keep_instances(
         &mut self,
         instance: &mut Instance,
-        id: &str,
+        slot: usize,
         field: &str,
         instances: Vec<(usize, Instance, bool)>,
         min: usize,
@@ -525,7 +587,9 @@ impl Reader<'_> {
             }
             list.push(child);
         }
-        instance.repeats.insert(id.to_owned(), list);
+        if let Some(repeat) = instance.repeats.get_mut(slot) {
+            *repeat = Some(list);
+        }
     }
 
     fn fields(&mut self, fields: &[(String, String)]) -> Instance {
@@ -548,7 +612,7 @@ impl Reader<'_> {
         for (name, values) in grouped {
             self.place(&mut tree, name, values);
         }
-        self.tree_instance(tree, "", "")
+        self.tree_instance(tree, 0, "")
     }
 
     /// Files a field under its instance: `acts.0.victims.1.age`.
@@ -589,30 +653,31 @@ impl Reader<'_> {
         self.unknown(name);
     }
 
-    fn tree_instance(&mut self, tree: FieldTree<'_>, scope: &str, prefix: &str) -> Instance {
-        let mut instance = Instance::default();
+    fn tree_instance(&mut self, tree: FieldTree<'_>, scope: usize, prefix: &str) -> Instance {
         let form = self.form;
+        let mut instance = form.layout.instance(scope);
         for (id, values) in tree.values {
-            if let Some(Member::Question(number)) = form.member(scope, &id) {
-                let value = self.field_value(form.question_at(number), &Field { prefix, key: &id }, &values);
-                instance.set(&id, value);
+            if let Some(Member::Question { number, slot }) = form.member(scope, &id) {
+                instance.values[slot] =
+                    self.field_value(form.question_at(number), &Field { prefix, key: &id }, &values);
             }
         }
         for (id, instances) in tree.repeats {
-            let path = join(scope, &id);
+            let Some(Member::Repeat { section, slot }) = form.member(scope, &id) else { continue };
+            let child_scope = form.layout.child_scope(scope, slot);
             let field = format!("{prefix}{id}");
-            let min = self.form.repeat(&path).and_then(|s| s.repeat).map_or(0, |r| r.min) as usize;
+            let min = form.manifest.sections[section].repeat.map_or(0, |r| r.min) as usize;
             let children = instances
                 .into_iter()
                 .map(|(index, child)| {
                     let failures = self.failures();
-                    let child = self.tree_instance(child, &path, &format!("{field}.{index}."));
+                    let child = self.tree_instance(child, child_scope, &format!("{field}.{index}."));
                     (index, child, self.failures() > failures)
                 })
                 .collect::<Vec<_>>();
             // Field indexes may have gaps (an instance removed on the page):
             // instances keep their order, renumbered.
-            self.keep_instances(&mut instance, &id, &field, children, min);
+            self.keep_instances(&mut instance, slot, &field, children, min);
         }
         instance
     }
@@ -625,21 +690,29 @@ struct FieldTree<'v> {
 }
 
 /// A position in the answer tree: for each repeat entered, its id and the
-/// instance index. Repeats nest at most two levels, so a small array holds
-/// it without allocating.
+/// instance index (what expressions see), and its slot (to walk the tree).
+/// Repeats nest at most two levels, so small arrays hold it without
+/// allocating.
 #[derive(Debug, Clone, Copy, Default)]
 struct Pos<'p> {
     items: [(&'p str, usize); 3],
+    slots: [usize; 3],
     len: usize,
 }
 
 impl<'p> Pos<'p> {
-    fn with(mut self, id: &'p str, index: usize) -> Self {
+    fn with(mut self, (id, slot): &'p (String, usize), index: usize) -> Self {
         if self.len < self.items.len() {
             self.items[self.len] = (id, index);
+            self.slots[self.len] = *slot;
             self.len += 1;
         }
         self
+    }
+
+    /// (repeat slot, instance index) of each level entered.
+    fn steps(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.slots[..self.len].iter().zip(&self.items[..self.len]).map(|(slot, (_, index))| (*slot, *index))
     }
 }
 
@@ -652,8 +725,8 @@ impl<'p> std::ops::Deref for Pos<'p> {
 }
 
 /// The positions of every instance holding the answers of `scope` (the
-/// repeat ids from the top): `[("acts", 0), ("involved", 1)]`.
-fn positions<'p>(root: &Instance, scope: &'p [String], out: &mut Vec<Pos<'p>>) {
+/// repeats from the top): `[("acts", 0), ("involved", 1)]`.
+fn positions<'p>(root: &Instance, scope: &'p [(String, usize)], out: &mut Vec<Pos<'p>>) {
     out.clear();
     match scope {
         [] => {
@@ -661,20 +734,18 @@ fn positions<'p>(root: &Instance, scope: &'p [String], out: &mut Vec<Pos<'p>>) {
             return;
         }
         [only] => {
-            let count = root.repeats.get(only).map_or(0, Vec::len);
+            let count = root.instances(only.1).len();
             out.extend((0..count).map(|index| Pos::default().with(only, index)));
             return;
         }
         _ => {}
     }
     let mut current: Vec<(Pos<'p>, &Instance)> = vec![(Pos::default(), root)];
-    for part in scope {
+    for repeat in scope {
         let mut next = Vec::new();
         for (position, instance) in current {
-            if let Some(list) = instance.repeats.get(part) {
-                for (index, child) in list.iter().enumerate() {
-                    next.push((position.with(part, index), child));
-                }
+            for (index, child) in instance.instances(repeat.1).iter().enumerate() {
+                next.push((position.with(repeat, index), child));
             }
         }
         current = next;
@@ -682,18 +753,18 @@ fn positions<'p>(root: &Instance, scope: &'p [String], out: &mut Vec<Pos<'p>>) {
     out.extend(current.into_iter().map(|(p, _)| p));
 }
 
-fn instance_at_mut<'a>(root: &'a mut Instance, position: &[(&str, usize)]) -> Option<&'a mut Instance> {
+fn instance_at_mut<'a>(root: &'a mut Instance, position: &Pos<'_>) -> Option<&'a mut Instance> {
     let mut instance = root;
-    for (id, index) in position {
-        instance = instance.repeats.get_mut(*id)?.get_mut(*index)?;
+    for (slot, index) in position.steps() {
+        instance = instance.repeats.get_mut(slot)?.as_mut()?.get_mut(index)?;
     }
     Some(instance)
 }
 
-fn instance_at<'a>(root: &'a Instance, position: &[(&str, usize)]) -> Option<&'a Instance> {
+fn instance_at<'a>(root: &'a Instance, position: &Pos<'_>) -> Option<&'a Instance> {
     let mut instance = root;
-    for (id, index) in position {
-        instance = instance.repeats.get(*id)?.get(*index)?;
+    for (slot, index) in position.steps() {
+        instance = instance.instances(slot).get(index)?;
     }
     Some(instance)
 }
@@ -755,7 +826,7 @@ impl Relevance {
     ) -> bool {
         groups.iter().all(|&g| {
             *self.groups.entry(key(g, position)).or_insert_with(|| {
-                let scope = Scope { root, position, today, self_value: None };
+                let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
                 form.manifest.sections[g].relevant.as_ref().is_none_or(|e| is_true(e, &scope))
             })
         })
@@ -766,7 +837,15 @@ impl Relevance {
 /// of repeats and the answers of questions that are not relevant, computes
 /// calculations.
 fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
-    let mut relevance = Relevance { top_level: vec![false; form.flat.len()], ..Relevance::default() };
+    // Sized for a typical case up front: growing the sets while marking
+    // rehashes them several times per submission.
+    let in_repeats = form.plans.iter().filter(|p| !p.scope.is_empty()).count();
+    let mut relevance = Relevance {
+        top_level: vec![false; form.flat.len()],
+        questions: FxHashSet::with_capacity_and_hasher(in_repeats * 2, Default::default()),
+        repeats: FxHashSet::with_capacity_and_hasher(16, Default::default()),
+        groups: FxHashMap::with_capacity_and_hasher(32, Default::default()),
+    };
     let mut found = Vec::new();
     for step in &form.steps {
         match *step {
@@ -776,13 +855,16 @@ fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
                 positions(root, &plan.scope, &mut found);
                 for position in &found {
                     let holds = relevance.groups_hold(form, &plan.groups, root, position, today) && {
-                        let scope = Scope { root, position, today, self_value: None };
+                        let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
                         section.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
                     };
                     if holds {
                         relevance.repeats.insert(key(s, position));
-                    } else if let Some(instance) = instance_at_mut(root, position) {
-                        instance.repeats.remove(&section.id);
+                    } else if let (Some(instance), Some((slot, _))) =
+                        (instance_at_mut(root, position), form.repeat_slots[s])
+                        && let Some(repeat) = instance.repeats.get_mut(slot)
+                    {
+                        *repeat = None;
                     }
                 }
             }
@@ -792,12 +874,12 @@ fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
                 positions(root, &plan.scope, &mut found);
                 for position in &found {
                     let holds = relevance.groups_hold(form, &plan.groups, root, position, today) && {
-                        let scope = Scope { root, position, today, self_value: None };
+                        let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
                         question.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
                     };
                     let computed = match (&question.calculation, holds) {
                         (Some(calculation), true) => {
-                            let scope = Scope { root, position, today, self_value: None };
+                            let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
                             Some(typed_calculation(evaluate(calculation, &scope), question.value_type.as_deref()))
                         }
                         _ => None,
@@ -805,12 +887,14 @@ fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
                     if holds {
                         relevance.mark_question(number, position);
                     }
-                    let Some(instance) = instance_at_mut(root, position) else { continue };
+                    let Some(answer) =
+                        instance_at_mut(root, position).and_then(|i| i.values.get_mut(form.value_slots[number]))
+                    else {
+                        continue;
+                    };
                     match computed {
-                        Some(value) => instance.set(&question.id, value),
-                        None if !holds => {
-                            instance.values.remove(&question.id);
-                        }
+                        Some(value) => *answer = value,
+                        None if !holds => *answer = Value::Empty,
                         None => {}
                     }
                 }
@@ -843,15 +927,16 @@ struct Checking<'a> {
 /// the field name, only when there is an error to report.
 fn check_question(
     c: &Checking<'_>,
-    question: &Question,
-    position: &[(&str, usize)],
+    number: usize,
+    position: &Pos<'_>,
     field: &dyn Fn() -> String,
     errors: &mut Vec<FieldError>,
 ) {
     let Checking { form, root, today, lang, t } = *c;
+    let question = form.question_at(number);
     let empty = Value::Empty;
-    let value = instance_at(root, position).map_or(&empty, |i| i.get(&question.id));
-    let scope = Scope { root, position, today, self_value: None };
+    let value = instance_at(root, position).map_or(&empty, |i| i.get(form.value_slots[number]));
+    let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
     let mut push = |code: &'static str, message: String| errors.push(FieldError { field: field(), code, message });
     if value.is_empty() {
         if question.kind != QuestionType::Calculate && is_true(&question.required, &scope) {
@@ -907,8 +992,8 @@ fn check_question(
         let fits = codes.iter().all(|code| {
             let Some(choice) = form.code_index(question, code).and_then(|i| list.choices.get(i)) else { return false };
             question.choice_filter.iter().all(|(attribute, path)| {
-                let expected = evaluate(&Expr::Ref(path.clone()), &scope);
-                matches!((&expected, choice.attributes.get(attribute)), (Value::Text(want), Some(have)) if want == have)
+                let expected = answer(path, &scope);
+                matches!((expected, choice.attributes.get(attribute)), (Some(Value::Text(want)), Some(have)) if want == have)
             })
         });
         if !fits {
@@ -916,7 +1001,7 @@ fn check_question(
         }
     }
     if let Some(constraint) = &question.constraint {
-        let scope = Scope { root, position, today, self_value: Some(value) };
+        let scope = Scope { layout: &form.layout, root, position, today, self_value: Some(value) };
         if truth(constraint, &scope) == Some(false) {
             let message = question
                 .constraint_message
@@ -998,8 +1083,10 @@ pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Resul
             if !relevance.repeats.contains(&key(s, position)) {
                 continue;
             }
-            let Some(instance) = instance_at(&root, position) else { continue };
-            let count = instance.repeats.get(&section.id).map_or(0, Vec::len) as u32;
+            let (Some(instance), Some((slot, _))) = (instance_at(&root, position), form.repeat_slots[s]) else {
+                continue;
+            };
+            let count = instance.instances(slot).len() as u32;
             let field = || format!("{}{}", field_prefix(position), section.id);
             if count < repeat.min {
                 errors.push(FieldError {
@@ -1037,7 +1124,7 @@ pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Resul
                     continue;
                 }
             }
-            check_question(&checking, question, position, &field, &mut errors);
+            check_question(&checking, number, position, &field, &mut errors);
         }
     }
 
@@ -1186,7 +1273,7 @@ required = true
         let form = form();
         let run = |input: Input<'_>| {
             validate(&form, input, "es", today())
-                .map(|i| i.to_json())
+                .map(|i| serde_json::to_value(form.layout().json(&i)).unwrap())
                 .map_err(|errors| errors.into_iter().map(|e| (e.field, e.code)).collect::<Vec<_>>())
         };
         let parsed = run(Input::Json(value.as_object().unwrap().clone()));
@@ -1199,7 +1286,7 @@ required = true
         let form = form();
         let pairs: Vec<(String, String)> = pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
         validate(&form, Input::Fields(&pairs), "es", today())
-            .map(|i| i.to_json())
+            .map(|i| serde_json::to_value(form.layout().json(&i)).unwrap())
             .map_err(|errors| errors.into_iter().map(|e| (e.field, e.code)).collect())
     }
 

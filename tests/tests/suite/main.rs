@@ -8,3 +8,4 @@ mod fixtures;
 mod hostile;
 mod props;
 mod site;
+mod stored;

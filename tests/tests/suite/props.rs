@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use constancia::answers::Instance;
+use constancia::answers::Draft;
 use constancia::expr::check::{Context, Env, Symbol, SymbolKind, Type, Typed, check};
 use constancia::expr::eval::{Scope, evaluate};
 use constancia::expr::{Expr, parse};
@@ -556,10 +556,7 @@ fn typed_value(ty: Type, list: Option<Vec<String>>) -> BoxedStrategy<Value> {
 
 /// Answers for the form: a value per question (from `value`), repeats with
 /// zero to three instances, each with up to two nested instances.
-fn answers(
-    env: &FormEnv,
-    value: impl Fn(Type, Option<Vec<String>>) -> BoxedStrategy<Value>,
-) -> BoxedStrategy<Instance> {
+fn answers(env: &FormEnv, value: impl Fn(Type, Option<Vec<String>>) -> BoxedStrategy<Value>) -> BoxedStrategy<Draft> {
     let field = |entry: &Entry, ty: Type| {
         let list = match &entry.kind {
             Kind::Value(_, Some(list)) => env.lists.get(list).cloned(),
@@ -574,7 +571,7 @@ fn answers(
             .collect()
     };
     let fill = |pairs: Vec<(String, Value)>| {
-        let mut instance = Instance::default();
+        let mut instance = Draft::default();
         for (id, value) in pairs {
             instance.set(&id, value);
         }
@@ -608,7 +605,7 @@ type Dots = BTreeMap<String, Value>;
 
 /// Checks `input` in every context and evaluates what checks against
 /// `root`, asserting the promises of a checked expression.
-fn check_and_evaluate(env: &FormEnv, input: &str, root: &Instance, today: Date, dots: &Dots, typed: bool) {
+fn check_and_evaluate(env: &FormEnv, input: &str, root: &Draft, today: Date, dots: &Dots, typed: bool) {
     let Ok(node) = parse(input) else { return };
     for (repeats, self_id) in CONTEXTS {
         let repeats: Vec<String> = repeats.iter().map(|r| (*r).to_owned()).collect();
@@ -626,9 +623,11 @@ fn check_and_evaluate(env: &FormEnv, input: &str, root: &Instance, today: Date, 
         assert_eq!(back, checked.expr, "`{input}` changes through JSON: {json}");
 
         // Evaluate at instances that exist and at ones that don't.
+        let (layout, root) = root.build();
         for index in [0usize, 1, 7] {
             let position: Vec<(&str, usize)> = repeats.iter().map(|r| (r.as_str(), index)).collect();
-            let scope = Scope { root, position: &position, today, self_value: self_id.and_then(|id| dots.get(id)) };
+            let self_value = self_id.and_then(|id| dots.get(id));
+            let scope = Scope { layout: &layout, root: &root, position: &position, today, self_value };
             let value = evaluate(&checked.expr, &scope);
             if typed {
                 let fits = match (checked.ty, &value) {
