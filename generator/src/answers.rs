@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
+use crate::expr::Reference;
 use crate::value::Value;
 
 /// What an id names in a scope: the slot of a question's answer or of a
@@ -55,6 +56,8 @@ pub struct Route {
 /// repeat has a scope of its own.
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// Tells layouts apart, for references that remember their route.
+    id: u64,
     scopes: Vec<ScopeLayout>,
     /// Every question and repeat by data path (`acts.inv.n`).
     routes: FxHashMap<String, Route>,
@@ -70,7 +73,9 @@ impl Layout {
     /// Numbers the questions and repeats given by data path. Repeats may be
     /// given in any order; questions get slots in the order given.
     pub fn new<'a>(questions: impl IntoIterator<Item = &'a str>, repeats: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut layout = Self { scopes: vec![ScopeLayout::default()], routes: FxHashMap::default() };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut layout = Self { id, scopes: vec![ScopeLayout::default()], routes: FxHashMap::default() };
         let mut repeats: Vec<&str> = repeats.into_iter().collect();
         // Containers before what they contain.
         repeats.sort_by_key(|path| path.matches('.').count());
@@ -138,6 +143,20 @@ impl Layout {
     /// Where a data path leads.
     pub fn route(&self, path: &str) -> Option<&Route> {
         self.routes.get(path)
+    }
+
+    /// Where a reference leads, found once per reference and layout.
+    pub fn route_of<'a>(&'a self, reference: &'a Reference) -> Option<&'a Route> {
+        match reference.route.get() {
+            Some((id, route)) if *id == self.id => route.as_ref(),
+            Some(_) => self.route(reference),
+            None => {
+                let route = self.route(reference);
+                // Another thread may have set it first: to the same route.
+                let _ = reference.route.set((self.id, route.cloned()));
+                route
+            }
+        }
     }
 
     /// An instance of `scope` with nothing answered.

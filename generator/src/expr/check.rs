@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::{BinaryOp, Expr, Func, Node, NodeKind, UnaryOp};
+use super::{BinaryOp, Expr, Func, Node, NodeKind, Reference, UnaryOp};
 use crate::diagnostic::did_you_mean;
 use crate::value::{parse_date, parse_time};
 
@@ -277,7 +277,7 @@ impl<'e> Checker<'e, '_> {
                     );
                     return None;
                 }
-                Some((Expr::Ref(symbol.path.to_owned()), typed))
+                Some((Expr::Ref(Reference::new(symbol.path)), typed))
             }
             SymbolKind::Note => {
                 self.error("expr-type", format!("`{name}` is a note and has no value"), span);
@@ -604,7 +604,7 @@ impl<'e> Checker<'e, '_> {
                     );
                     return None;
                 }
-                Some((Expr::Call(func, vec![Expr::Ref(symbol.path.to_owned())]), Typed::plain(Type::Integer)))
+                Some((Expr::Call(func, vec![Expr::Ref(Reference::new(symbol.path))]), Typed::plain(Type::Integer)))
             }
             Func::Sum => {
                 self.arity(func, args, &[1], span)?;
@@ -643,7 +643,7 @@ impl<'e> Checker<'e, '_> {
                     );
                     return None;
                 }
-                Some((Expr::Call(func, vec![Expr::Ref(symbol.path.to_owned())]), Typed::plain(typed.ty)))
+                Some((Expr::Call(func, vec![Expr::Ref(Reference::new(symbol.path))]), Typed::plain(typed.ty)))
             }
             Func::CountSelected => {
                 self.arity(func, args, &[1], span)?;

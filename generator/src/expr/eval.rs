@@ -18,7 +18,7 @@
 use std::cmp::Ordering;
 
 use super::{BinaryOp, Expr, Func};
-use crate::answers::{Instance, Layout, Position};
+use crate::answers::{Instance, Layout, Position, Route};
 use crate::value::{Value, add_days, days_between, parse_date, parse_time, years_between};
 
 /// Where and when an expression is evaluated.
@@ -108,7 +108,9 @@ fn eval<'a>(expr: &'a Expr, scope: &Scope<'a>) -> Val<'a> {
         Expr::Bool(b) => Val::Bool(*b),
         Expr::Date(d) => parse_date(d).map_or(Val::Empty, Val::Date),
         Expr::Time(t) => parse_time(t).map_or(Val::Empty, Val::Time),
-        Expr::Ref(path) => answer(path, scope).map_or(Val::Empty, Val::of),
+        Expr::Ref(path) => {
+            scope.layout.route_of(path).and_then(|route| follow(route, scope)).map_or(Val::Empty, Val::of)
+        }
         Expr::SelfValue => scope.self_value.map_or(Val::Empty, Val::of),
         Expr::Not(inner) => match eval(inner, scope) {
             Val::Bool(b) => Val::Bool(!b),
@@ -125,7 +127,10 @@ fn eval<'a>(expr: &'a Expr, scope: &Scope<'a>) -> Val<'a> {
 
 /// The answer at a data path, seen from the scope's position.
 pub fn answer<'a>(path: &str, scope: &Scope<'a>) -> Option<&'a Value> {
-    let route = scope.layout.route(path)?;
+    follow(scope.layout.route(path)?, scope)
+}
+
+fn follow<'a>(route: &Route, scope: &Scope<'a>) -> Option<&'a Value> {
     let mut instance = scope.root;
     for (level, (id, slot)) in route.repeats.iter().enumerate() {
         let index = match scope.position.get(level) {
@@ -249,7 +254,7 @@ fn call<'a>(func: Func, args: &'a [Expr], scope: &Scope<'a>) -> Val<'a> {
             })
         }
         Func::Count => match args.first() {
-            Some(Expr::Ref(path)) => match scope.layout.route(path) {
+            Some(Expr::Ref(path)) => match scope.layout.route_of(path) {
                 Some(route) if route.value.is_none() => Val::Number(instances(&route.repeats, scope).len() as f64),
                 // A repeat no answer was ever laid out for has no instance.
                 _ => Val::Number(0.0),
@@ -258,7 +263,7 @@ fn call<'a>(func: Func, args: &'a [Expr], scope: &Scope<'a>) -> Val<'a> {
         },
         Func::Sum => match args.first() {
             Some(Expr::Ref(path)) => {
-                let Some(route) = scope.layout.route(path) else { return Val::Number(0.0) };
+                let Some(route) = scope.layout.route_of(path) else { return Val::Number(0.0) };
                 let Some(slot) = route.value.filter(|_| !route.repeats.is_empty()) else { return Val::Empty };
                 let total: f64 = instances(&route.repeats, scope)
                     .into_iter()
@@ -381,6 +386,25 @@ mod tests {
         assert_eq!(eval(json!(["sum", ["ref", "acts.inv.n"]])), Value::Number(8.0));
         assert_eq!(eval(json!(["-", ["today"], ["date", "2024-05-01"]])), Value::Number(31.0));
         assert_eq!(eval(json!(["if", [">", ["ref", "age"], 18], "adult", "minor"])), Value::Text("adult".into()));
+    }
+
+    #[test]
+    fn a_reference_finds_its_answer_in_each_layout_it_meets() {
+        let expr = from_json(&json!(["+", ["ref", "b"], 0])).unwrap();
+        let mut first = Draft::default();
+        first.set("a", Value::Number(1.0));
+        first.set("b", Value::Number(2.0));
+        let mut second = Draft::default();
+        second.set("b", Value::Number(3.0));
+        let today = crate::value::parse_date("2024-06-01").unwrap();
+        let (one, one_root) = first.build();
+        let (two, two_root) = second.build();
+        // The route remembered for the first layout (slot 1) must not be
+        // used in the second (slot 0), and back again.
+        for (layout, root, want) in [(&one, &one_root, 2.0), (&two, &two_root, 3.0), (&one, &one_root, 2.0)] {
+            let scope = Scope { layout, root, position: &[], today, self_value: None };
+            assert_eq!(evaluate(&expr, &scope), Value::Number(want));
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value as Json;
 
-use super::{BinaryOp, Expr, Func};
+use super::{BinaryOp, Expr, Func, Reference};
 use crate::value::{parse_date, parse_time};
 
 /// Manifests are trusted input, but not unbounded: deeper trees are refused.
@@ -22,7 +22,7 @@ pub(crate) fn to_json(expr: &Expr) -> Json {
         Expr::Bool(b) => Json::Bool(*b),
         Expr::Date(d) => serde_json::json!(["date", d]),
         Expr::Time(t) => serde_json::json!(["time", t]),
-        Expr::Ref(path) => serde_json::json!(["ref", path]),
+        Expr::Ref(path) => serde_json::json!(["ref", path.as_str()]),
         Expr::SelfValue => serde_json::json!(["."]),
         Expr::Not(inner) => serde_json::json!(["not", to_json(inner)]),
         Expr::Neg(inner) => serde_json::json!(["neg", to_json(inner)]),
@@ -68,7 +68,7 @@ fn read(json: &Json, depth: usize) -> Result<Expr, String> {
                 args.iter().map(|arg| read(arg, depth + 1)).collect()
             };
             match head.as_str() {
-                "ref" => Ok(Expr::Ref(text_arg()?.to_owned())),
+                "ref" => Ok(Expr::Ref(Reference::new(text_arg()?))),
                 "." if args.is_empty() => Ok(Expr::SelfValue),
                 "date" => {
                     let text = text_arg()?;
@@ -122,7 +122,7 @@ impl Serialize for Expr {
             Expr::Bool(b) => serializer.serialize_bool(*b),
             Expr::Date(d) => tagged(serializer, "date", &[Text(d)]),
             Expr::Time(t) => tagged(serializer, "time", &[Text(t)]),
-            Expr::Ref(path) => tagged(serializer, "ref", &[Text(path)]),
+            Expr::Ref(path) => tagged(serializer, "ref", &[Text(path.as_str())]),
             Expr::SelfValue => tagged(serializer, ".", &[]),
             Expr::Not(inner) => tagged(serializer, "not", &[Tree(inner)]),
             Expr::Neg(inner) => tagged(serializer, "neg", &[Tree(inner)]),

@@ -255,7 +255,7 @@ pub enum Expr {
     /// A time literal, `HH:MM`.
     Time(String),
     /// The value of the question (or, inside `count`, the repeat section) at this path.
-    Ref(String),
+    Ref(Reference),
     /// `.`: the value being constrained.
     SelfValue,
     /// `not x`
@@ -268,6 +268,43 @@ pub enum Expr {
     Call(Func, Vec<Expr>),
 }
 
+/// The data path an expression reads (`acts.act_type`). It remembers where
+/// the path leads in the answers' [`Layout`](crate::answers::Layout) it was
+/// last evaluated against, so evaluating it again against the same form
+/// version looks nothing up.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    path: String,
+    /// The layout's id and the route found there.
+    pub(crate) route: std::sync::OnceLock<(u64, Option<crate::answers::Route>)>,
+}
+
+impl Reference {
+    /// A reference to a data path.
+    pub fn new(path: impl Into<String>) -> Self {
+        Self { path: path.into(), route: std::sync::OnceLock::new() }
+    }
+
+    /// The data path.
+    pub fn as_str(&self) -> &str {
+        &self.path
+    }
+}
+
+impl PartialEq for Reference {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl std::ops::Deref for Reference {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.path
+    }
+}
+
 impl Expr {
     /// Every path this expression reads, including inside aggregates.
     pub fn references(&self) -> Vec<&str> {
@@ -278,7 +315,7 @@ impl Expr {
 
     fn collect_references<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
-            Self::Ref(path) => out.push(path),
+            Self::Ref(path) => out.push(path.as_str()),
             Self::Not(inner) | Self::Neg(inner) => inner.collect_references(out),
             Self::Binary(_, left, right) => {
                 left.collect_references(out);
