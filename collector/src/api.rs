@@ -186,7 +186,7 @@ pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body
             return Err(ApiError::Invalid(errors));
         }
     };
-    let stored_answers = serde_json::to_string(&form.layout().json(&answers)).map_err(anyhow::Error::from)?;
+    let stored_answers = form.layout().json(&answers);
     // Idempotency compares what would be stored: keys in order, values typed,
     // answers that are not relevant dropped. So a retry is the same
     // submission however its JSON is spelt (spacing, key order, escapes).

@@ -259,10 +259,7 @@ pub async fn submit_page(
         content_sha256: format!("{:x}", hasher.finalize()),
         // Pages get a new id on every post: no retry to recognise.
         request_sha256: String::new(),
-        answers: match serde_json::to_string(&form.layout().json(&answers)) {
-            Ok(answers) => crate::store::encode_answers(&answers, form.answers_dictionary()),
-            Err(error) => return error_page(&state, &manifest.default_language, &ApiError::Internal(error.into())),
-        },
+        answers: crate::store::encode_answers(&form.layout().json(&answers), form.answers_dictionary()),
         received_at,
         completed_at: None,
         channel: "page",

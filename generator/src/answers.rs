@@ -37,8 +37,9 @@ struct ScopeLayout {
     repeats: Vec<(String, usize)>,
     /// Every id of the scope.
     slots: FxHashMap<String, Slot>,
-    /// Ids in the order the stored JSON lists them (sorted).
-    output: Vec<(String, Slot)>,
+    /// Ids in the order the stored JSON lists them (sorted), each as the
+    /// JSON text that introduces its value (`"id":`).
+    output: Vec<(Vec<u8>, Slot)>,
 }
 
 /// Where a data path leads from the top: the repeats to enter (id and slot,
@@ -107,9 +108,16 @@ impl Layout {
             layout.routes.insert(path.to_owned(), route);
         }
         for scope in &mut layout.scopes {
-            let mut output: Vec<(String, Slot)> = scope.slots.iter().map(|(id, slot)| (id.clone(), *slot)).collect();
-            output.sort_unstable();
-            scope.output = output;
+            let mut ids: Vec<(&String, Slot)> = scope.slots.iter().map(|(id, slot)| (id, *slot)).collect();
+            ids.sort_unstable();
+            scope.output = ids
+                .into_iter()
+                .map(|(id, slot)| {
+                    let mut key = serde_json::to_vec(id).unwrap_or_default();
+                    key.push(b':');
+                    (key, slot)
+                })
+                .collect();
         }
         layout
     }
@@ -165,10 +173,57 @@ impl Layout {
         Instance { values: vec![Value::Empty; layout.values.len()], repeats: vec![None; layout.repeats.len()] }
     }
 
-    /// The answers as the JSON stored and exported: answers by id in key
-    /// order, repeats as arrays of objects, unanswered questions left out.
-    pub fn json<'a>(&'a self, root: &'a Instance) -> Json<'a> {
-        Json { layout: self, scope: 0, instance: root }
+    /// The answers as the JSON text stored and exported: answers by id in
+    /// key order, repeats as arrays of objects, unanswered questions left
+    /// out. This text is what a submission's content hash covers, so it
+    /// must not change from one release to the next.
+    pub fn json(&self, root: &Instance) -> String {
+        let mut out = Vec::with_capacity(4096);
+        self.write_instance(0, root, &mut out);
+        // Keys and values are all written as JSON, which is UTF-8.
+        String::from_utf8(out).unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+    }
+
+    /// Writes an instance of `scope` as a JSON object. Written directly
+    /// rather than through serde's map machinery: keys are prepared once
+    /// per layout, so only values are formatted per submission.
+    fn write_instance(&self, scope: usize, instance: &Instance, out: &mut Vec<u8>) {
+        let layout = &self.scopes[scope];
+        out.push(b'{');
+        let mut first = true;
+        for (key, slot) in &layout.output {
+            let mut separate = |out: &mut Vec<u8>| {
+                if !std::mem::take(&mut first) {
+                    out.push(b',');
+                }
+                out.extend_from_slice(key);
+            };
+            match *slot {
+                Slot::Value(slot) => match instance.values.get(slot) {
+                    Some(value) if !value.is_empty() => {
+                        separate(out);
+                        // Writing into a vector cannot fail.
+                        let _ = serde_json::to_writer(&mut *out, value);
+                    }
+                    _ => {}
+                },
+                Slot::Repeat(slot) => {
+                    if let Some(Some(instances)) = instance.repeats.get(slot) {
+                        separate(out);
+                        out.push(b'[');
+                        let child = layout.repeats[slot].1;
+                        for (index, instance) in instances.iter().enumerate() {
+                            if index > 0 {
+                                out.push(b',');
+                            }
+                            self.write_instance(child, instance, out);
+                        }
+                        out.push(b']');
+                    }
+                }
+            }
+        }
+        out.push(b'}');
     }
 }
 
@@ -204,46 +259,6 @@ impl Instance {
 /// A position in the answer tree: for each repeat entered, its id and the
 /// instance index.
 pub type Position<'a> = [(&'a str, usize)];
-
-/// Serializes an instance with its ids: see [`Layout::json`].
-pub struct Json<'a> {
-    layout: &'a Layout,
-    scope: usize,
-    instance: &'a Instance,
-}
-
-impl serde::Serialize for Json<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        struct List<'a>(&'a Layout, usize, &'a [Instance]);
-        impl serde::Serialize for List<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let mut seq = serializer.serialize_seq(Some(self.2.len()))?;
-                for instance in self.2 {
-                    seq.serialize_element(&Json { layout: self.0, scope: self.1, instance })?;
-                }
-                seq.end()
-            }
-        }
-        let scope = &self.layout.scopes[self.scope];
-        let mut map = serializer.serialize_map(None)?;
-        for (key, slot) in &scope.output {
-            match *slot {
-                Slot::Value(slot) => match self.instance.values.get(slot) {
-                    Some(value) if !value.is_empty() => map.serialize_entry(key, value)?,
-                    _ => {}
-                },
-                Slot::Repeat(slot) => {
-                    if let Some(Some(instances)) = self.instance.repeats.get(slot) {
-                        let child = scope.repeats[slot].1;
-                        map.serialize_entry(key, &List(self.layout, child, instances))?;
-                    }
-                }
-            }
-        }
-        map.end()
-    }
-}
 
 /// Answers written by id, for tests and tools that build answers by hand:
 /// [`Draft::build`] numbers them.
@@ -320,10 +335,10 @@ mod tests {
         root.repeats.insert("a".into(), vec![]);
         let (layout, mut instance) = root.build();
         let Some(Slot::Value(b)) = layout.slot(0, "b") else { panic!("b is a question") };
-        let text = serde_json::to_string(&layout.json(&instance)).unwrap();
+        let text = layout.json(&instance);
         assert_eq!(text, r#"{"a":[],"b":"x","c":[{"n":2},{"n":2}],"d":"2024-02-29","z":["a"],"ñ\"q":true}"#);
         instance.values[b] = Value::Empty;
-        let text = serde_json::to_string(&layout.json(&instance)).unwrap();
+        let text = layout.json(&instance);
         assert!(!text.contains("\"b\""), "{text}");
     }
 

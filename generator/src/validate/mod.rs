@@ -197,7 +197,7 @@ impl Form {
     }
 
     /// Where the answers of this form live: to write validated answers out
-    /// as JSON (`form.layout().json(&answers)`).
+    /// as JSON text (`form.layout().json(&answers)`).
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
@@ -1273,7 +1273,7 @@ required = true
         let form = form();
         let run = |input: Input<'_>| {
             validate(&form, input, "es", today())
-                .map(|i| serde_json::to_value(form.layout().json(&i)).unwrap())
+                .map(|i| serde_json::from_str(&form.layout().json(&i)).unwrap())
                 .map_err(|errors| errors.into_iter().map(|e| (e.field, e.code)).collect::<Vec<_>>())
         };
         let parsed = run(Input::Json(value.as_object().unwrap().clone()));
@@ -1286,7 +1286,7 @@ required = true
         let form = form();
         let pairs: Vec<(String, String)> = pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
         validate(&form, Input::Fields(&pairs), "es", today())
-            .map(|i| serde_json::to_value(form.layout().json(&i)).unwrap())
+            .map(|i| serde_json::from_str(&form.layout().json(&i)).unwrap())
             .map_err(|errors| errors.into_iter().map(|e| (e.field, e.code)).collect())
     }
 
