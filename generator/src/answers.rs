@@ -13,6 +13,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use crate::expr::Reference;
@@ -47,8 +49,10 @@ struct ScopeLayout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// The repeats on the way, ending with the repeat itself when the path
-    /// names a repeat.
-    pub repeats: Vec<(String, usize)>,
+    /// names a repeat. Ids are shared (every route and position through a
+    /// repeat holds the same allocation), so comparing them is usually
+    /// comparing two pointers: see [`same_id`].
+    pub repeats: Vec<(Arc<str>, usize)>,
     /// The answer's slot in the last instance; `None` for a repeat.
     pub value: Option<usize>,
 }
@@ -90,7 +94,7 @@ impl Layout {
             scope.repeats.push((id.to_owned(), child));
             scope.slots.insert(id.to_owned(), Slot::Repeat(slot));
             layout.scopes.push(ScopeLayout::default());
-            route.repeats.push((id.to_owned(), slot));
+            route.repeats.push((Arc::from(id), slot));
             layout.routes.insert(path.to_owned(), route);
         }
         for path in questions {
@@ -256,6 +260,12 @@ impl Instance {
     }
 }
 
+/// Whether two repeat ids are the same: at once when both point at the
+/// shared id of a [`Route`], by their text otherwise.
+pub fn same_id(a: &str, b: &str) -> bool {
+    (std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()) || a == b
+}
+
 /// A position in the answer tree: for each repeat entered, its id and the
 /// instance index.
 pub type Position<'a> = [(&'a str, usize)];
@@ -346,7 +356,7 @@ mod tests {
     fn routes_lead_through_nested_repeats() {
         let layout = Layout::new(["age", "acts.kind", "acts.inv.n"], ["acts.inv", "acts"]);
         let route = layout.route("acts.inv.n").unwrap();
-        assert_eq!(route.repeats.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["acts", "inv"]);
+        assert_eq!(route.repeats.iter().map(|(id, _)| &**id).collect::<Vec<_>>(), ["acts", "inv"]);
         assert!(route.value.is_some());
         assert_eq!(layout.route("acts.inv").unwrap().value, None);
         assert_eq!(layout.scope_at("acts.inv"), Some(2));

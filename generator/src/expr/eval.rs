@@ -18,7 +18,9 @@
 use std::cmp::Ordering;
 
 use super::{BinaryOp, Expr, Func};
-use crate::answers::{Instance, Layout, Position, Route};
+use std::sync::Arc;
+
+use crate::answers::{Instance, Layout, Position, Route, same_id};
 use crate::value::{Value, add_days, days_between, parse_date, parse_time, years_between};
 
 /// Where and when an expression is evaluated.
@@ -134,7 +136,7 @@ fn follow<'a>(route: &Route, scope: &Scope<'a>) -> Option<&'a Value> {
     let mut instance = scope.root;
     for (level, (id, slot)) in route.repeats.iter().enumerate() {
         let index = match scope.position.get(level) {
-            Some((entered, index)) if entered == id => *index,
+            Some((entered, index)) if same_id(entered, id) => *index,
             // Type checking only lets a single-value reference name
             // questions of the instances we are in.
             _ => return None,
@@ -146,13 +148,13 @@ fn follow<'a>(route: &Route, scope: &Scope<'a>) -> Option<&'a Value> {
 
 /// The instances of the repeat at `repeats` (the route to it) reachable
 /// from the scope: within the instances we are in, all of them below.
-fn instances<'a>(repeats: &[(String, usize)], scope: &Scope<'a>) -> Vec<&'a Instance> {
+fn instances<'a>(repeats: &[(Arc<str>, usize)], scope: &Scope<'a>) -> Vec<&'a Instance> {
     let mut current: Vec<&'a Instance> = vec![scope.root];
     let mut on_position = true;
     let depth = repeats.len();
     for (level, (id, slot)) in repeats.iter().enumerate() {
         let chosen = match scope.position.get(level) {
-            Some((entered, index)) if on_position && entered == id => Some(*index),
+            Some((entered, index)) if on_position && same_id(entered, id) => Some(*index),
             _ => None,
         };
         let mut next = Vec::new();

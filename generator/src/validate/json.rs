@@ -96,7 +96,7 @@ impl<'de> Visitor<'de> for InstanceSeed<'_, '_> {
                         continue;
                     }
                     instance.values[slot] =
-                        map.next_value_seed(ValueSeed { reader: &mut *reader, question, field: &named })?;
+                        map.next_value_seed(ValueSeed { reader: &mut *reader, number, question, field: &named })?;
                 }
                 Some(Member::Repeat { section, slot }) => {
                     let section = &form.manifest.sections[section];
@@ -247,6 +247,8 @@ impl<'de> Visitor<'de> for RepeatSeed<'_, '_> {
 /// One answer, typed by its question.
 struct ValueSeed<'r, 'a, 'f> {
     reader: &'r mut Reader<'a>,
+    /// The question's number in the form, and the question.
+    number: usize,
     question: &'r Question,
     field: &'r Field<'f>,
 }
@@ -259,7 +261,7 @@ impl ValueSeed<'_, '_, '_> {
     }
 
     fn text(self, text: Cow<'_, str>) -> Value {
-        let Self { reader, question, field } = self;
+        let Self { reader, number, question, field } = self;
         match question.kind {
             QuestionType::Text | QuestionType::Textarea | QuestionType::Email | QuestionType::Phone => {
                 reader.text(question, field, text.into_owned())
@@ -279,16 +281,16 @@ impl ValueSeed<'_, '_, '_> {
                 }
             },
             QuestionType::SelectOne => {
-                if reader.form.code_index(question, &text).is_some() {
+                if reader.form.code_index(number, &text).is_some() {
                     return Value::Text(text.into_owned());
                 }
                 // A long list's picker may not have loaded (offline, before
                 // its asset was cached): then the officer typed the name.
                 let searched = reader.form.list(question).is_some_and(|l| l.long)
                     || question.appearance.as_deref() == Some("search");
-                reader.choice(question, field, &text, searched)
+                reader.choice(number, field, &text, searched)
             }
-            _ => ValueSeed { reader, question, field }.wrong_type(),
+            _ => ValueSeed { reader, number, question, field }.wrong_type(),
         }
     }
 
@@ -372,7 +374,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
             self.reader.type_error(self.field, message);
             return Ok(Value::Empty);
         }
-        Ok(self.reader.codes(self.question, self.field, codes))
+        Ok(self.reader.codes(self.number, self.field, codes))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {

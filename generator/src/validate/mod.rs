@@ -31,6 +31,7 @@
 mod json;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -75,6 +76,8 @@ pub struct Form {
     plans: Vec<Plan>,
     /// The value slot of each question, by question number.
     value_slots: Vec<usize>,
+    /// How many questions are outside repeats.
+    top_level_questions: usize,
     /// Repeating section index by data path.
     repeats: FxHashMap<String, usize>,
     /// For repeating sections (by section index): their container and conditions.
@@ -84,8 +87,11 @@ pub struct Form {
     repeat_slots: Vec<Option<(usize, usize)>>,
     /// The evaluation steps, in the manifest's dependency order.
     steps: Vec<Step>,
-    /// Position of each code in its list, by list name.
-    codes: FxHashMap<String, FxHashMap<String, usize>>,
+    /// Position of each code in its list, by list.
+    code_maps: Vec<FxHashMap<String, usize>>,
+    /// The list of each question with choices (into `code_maps`), by
+    /// question number: one lookup per answer, not two.
+    question_codes: Vec<Option<usize>>,
     /// By scope: the question number of each value slot and the section
     /// of each repeat slot.
     scope_members: Vec<(Vec<usize>, Vec<usize>)>,
@@ -98,7 +104,7 @@ pub struct Form {
 /// dropping its instances.
 #[derive(Debug, Clone, Default)]
 struct Plan {
-    scope: Vec<(String, usize)>,
+    scope: Vec<(Arc<str>, usize)>,
     groups: Vec<usize>,
 }
 
@@ -173,13 +179,21 @@ impl Form {
                 _ => None,
             })
             .collect();
-        let codes = manifest
+        let list_index: FxHashMap<&str, usize> =
+            manifest.lists.keys().enumerate().map(|(i, name)| (name.as_str(), i)).collect();
+        let code_maps = manifest
             .lists
+            .values()
+            .map(|list| list.choices.iter().enumerate().map(|(i, c)| (c.value.clone(), i)).collect())
+            .collect();
+        let question_codes = flat
             .iter()
-            .map(|(name, list)| {
-                (name.clone(), list.choices.iter().enumerate().map(|(i, c)| (c.value.clone(), i)).collect())
+            .map(|&(s, q)| {
+                let question: &Question = &manifest.sections[s].questions[q];
+                question.choices.as_deref().and_then(|name| list_index.get(name).copied())
             })
             .collect();
+        let top_level_questions = plans.iter().filter(|p| p.scope.is_empty()).count();
         Self {
             manifest,
             layout,
@@ -187,11 +201,13 @@ impl Form {
             flat,
             plans,
             value_slots,
+            top_level_questions,
             repeats,
             repeat_plans,
             repeat_slots,
             steps,
-            codes,
+            code_maps,
+            question_codes,
             scope_members,
         }
     }
@@ -230,14 +246,14 @@ impl Form {
         question.choices.as_deref().and_then(|name| self.manifest.lists.get(name))
     }
 
-    /// The position of a code in a question's list.
-    fn code_index(&self, question: &Question, code: &str) -> Option<usize> {
-        self.codes_of(question)?.get(code).copied()
+    /// The position of a code in the list of question `number`.
+    fn code_index(&self, number: usize, code: &str) -> Option<usize> {
+        self.codes_of(number)?.get(code).copied()
     }
 
-    /// The position of each code of a question's list.
-    fn codes_of(&self, question: &Question) -> Option<&FxHashMap<String, usize>> {
-        self.codes.get(question.choices.as_deref()?)
+    /// The position of each code of the list of question `number`.
+    fn codes_of(&self, number: usize) -> Option<&FxHashMap<String, usize>> {
+        self.code_maps.get((*self.question_codes.get(number)?)?)
     }
 }
 
@@ -419,12 +435,13 @@ impl Reader<'_> {
     }
 
     /// A choice code, or for typed answers a label (ignoring case and accents).
-    fn choice(&mut self, question: &Question, field: &Field<'_>, raw: &str, typed: bool) -> Value {
+    fn choice(&mut self, number: usize, field: &Field<'_>, raw: &str, typed: bool) -> Value {
+        let question = self.form.question_at(number);
         let raw = raw.trim();
         if raw.is_empty() {
             return Value::Empty;
         }
-        if self.form.code_index(question, raw).is_some() {
+        if self.form.code_index(number, raw).is_some() {
             return Value::Text(raw.to_owned());
         }
         let Some(list) = self.form.list(question) else { return Value::Empty };
@@ -462,15 +479,15 @@ impl Reader<'_> {
     }
 
     /// Orders codes as the list does and drops repeats.
-    fn codes(&mut self, question: &Question, field: &Field<'_>, codes: Vec<String>) -> Value {
-        let positions = self.form.codes_of(question);
+    fn codes(&mut self, number: usize, field: &Field<'_>, codes: Vec<String>) -> Value {
+        let positions = self.form.codes_of(number);
         let mut chosen: Vec<(usize, String)> = Vec::with_capacity(codes.len());
         for code in codes {
             match positions.and_then(|p| p.get(&code)) {
                 Some(&index) => chosen.push((index, code)),
                 // Records why the code is refused.
                 None => {
-                    self.choice(question, field, &code, false);
+                    self.choice(number, field, &code, false);
                 }
             }
         }
@@ -479,10 +496,11 @@ impl Reader<'_> {
         Value::Multi(chosen.into_iter().map(|(_, code)| code).collect())
     }
 
-    fn field_value(&mut self, question: &Question, field: &Field<'_>, raw: &[&str]) -> Value {
+    fn field_value(&mut self, number: usize, field: &Field<'_>, raw: &[&str]) -> Value {
+        let question = self.form.question_at(number);
         if question.kind == QuestionType::SelectMultiple {
             let codes = raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-            return self.codes(question, field, codes);
+            return self.codes(number, field, codes);
         }
         // A single-valued field sent several times: the last one wins, as
         // a browser would only send one.
@@ -534,7 +552,7 @@ impl Reader<'_> {
                     Value::Empty
                 }
             },
-            QuestionType::SelectOne => self.choice(question, field, trimmed, true),
+            QuestionType::SelectOne => self.choice(number, field, trimmed, true),
             _ => self.text(question, field, raw.to_owned()),
         }
     }
@@ -658,8 +676,7 @@ impl Reader<'_> {
         let mut instance = form.layout.instance(scope);
         for (id, values) in tree.values {
             if let Some(Member::Question { number, slot }) = form.member(scope, &id) {
-                instance.values[slot] =
-                    self.field_value(form.question_at(number), &Field { prefix, key: &id }, &values);
+                instance.values[slot] = self.field_value(number, &Field { prefix, key: &id }, &values);
             }
         }
         for (id, instances) in tree.repeats {
@@ -701,7 +718,7 @@ struct Pos<'p> {
 }
 
 impl<'p> Pos<'p> {
-    fn with(mut self, (id, slot): &'p (String, usize), index: usize) -> Self {
+    fn with(mut self, (id, slot): &'p (Arc<str>, usize), index: usize) -> Self {
         if self.len < self.items.len() {
             self.items[self.len] = (id, index);
             self.slots[self.len] = *slot;
@@ -726,7 +743,7 @@ impl<'p> std::ops::Deref for Pos<'p> {
 
 /// The positions of every instance holding the answers of `scope` (the
 /// repeats from the top): `[("acts", 0), ("involved", 1)]`.
-fn positions<'p>(root: &Instance, scope: &'p [(String, usize)], out: &mut Vec<Pos<'p>>) {
+fn positions<'p>(root: &Instance, scope: &'p [(Arc<str>, usize)], out: &mut Vec<Pos<'p>>) {
     out.clear();
     match scope {
         [] => {
@@ -794,6 +811,8 @@ struct Relevance {
     /// Conditions of sections that do not repeat, by (section, position):
     /// every question of a section shares them, so each is evaluated once.
     groups: FxHashMap<u64, bool>,
+    /// The same, for top-level sections: by section index.
+    top_groups: Vec<Option<bool>>,
 }
 
 impl Relevance {
@@ -824,11 +843,18 @@ impl Relevance {
         position: &[(&str, usize)],
         today: Date,
     ) -> bool {
+        let evaluate = |g: usize| {
+            let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
+            form.manifest.sections[g].relevant.as_ref().is_none_or(|e| is_true(e, &scope))
+        };
         groups.iter().all(|&g| {
-            *self.groups.entry(key(g, position)).or_insert_with(|| {
-                let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
-                form.manifest.sections[g].relevant.as_ref().is_none_or(|e| is_true(e, &scope))
-            })
+            if position.is_empty()
+                && let Some(known) = self.top_groups.get_mut(g)
+            {
+                *known.get_or_insert_with(|| evaluate(g))
+            } else {
+                *self.groups.entry(key(g, position)).or_insert_with(|| evaluate(g))
+            }
         })
     }
 }
@@ -839,12 +865,13 @@ impl Relevance {
 fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
     // Sized for a typical case up front: growing the sets while marking
     // rehashes them several times per submission.
-    let in_repeats = form.plans.iter().filter(|p| !p.scope.is_empty()).count();
+    let in_repeats = form.plans.len() - form.top_level_questions;
     let mut relevance = Relevance {
         top_level: vec![false; form.flat.len()],
         questions: FxHashSet::with_capacity_and_hasher(in_repeats * 2, Default::default()),
         repeats: FxHashSet::with_capacity_and_hasher(16, Default::default()),
-        groups: FxHashMap::with_capacity_and_hasher(32, Default::default()),
+        groups: FxHashMap::with_capacity_and_hasher(16, Default::default()),
+        top_groups: vec![None; form.manifest.sections.len()],
     };
     let mut found = Vec::new();
     for step in &form.steps {
@@ -990,7 +1017,7 @@ fn check_question(
             _ => &[],
         };
         let fits = codes.iter().all(|code| {
-            let Some(choice) = form.code_index(question, code).and_then(|i| list.choices.get(i)) else { return false };
+            let Some(choice) = form.code_index(number, code).and_then(|i| list.choices.get(i)) else { return false };
             question.choice_filter.iter().all(|(attribute, path)| {
                 let expected = answer(path, &scope);
                 matches!((expected, choice.attributes.get(attribute)), (Some(Value::Text(want)), Some(have)) if want == have)
