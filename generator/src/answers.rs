@@ -126,6 +126,12 @@ impl Layout {
         layout
     }
 
+    /// Tells this layout apart from others (clones share it).
+    #[cfg(test)]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// The scope whose instances are at `path` (`""` for the top level).
     pub fn scope_at(&self, path: &str) -> Option<usize> {
         if path.is_empty() {
@@ -155,6 +161,13 @@ impl Layout {
     /// Where a data path leads.
     pub fn route(&self, path: &str) -> Option<&Route> {
         self.routes.get(path)
+    }
+
+    /// Points a reference at this layout: its route is found now rather
+    /// than at its first evaluation (and a route remembered for another
+    /// layout, e.g. of the manifest this one was cloned from, is replaced).
+    pub fn resolve(&self, reference: &mut Reference) {
+        reference.route = std::sync::OnceLock::from((self.id, self.route(reference).cloned()));
     }
 
     /// Where a reference leads, found once per reference and layout.

@@ -313,6 +313,21 @@ impl Expr {
         out
     }
 
+    /// Calls `visit` with every reference of this expression, to point
+    /// them at a layout of answers.
+    pub(crate) fn for_each_reference_mut(&mut self, visit: &mut impl FnMut(&mut Reference)) {
+        match self {
+            Self::Ref(reference) => visit(reference),
+            Self::Not(inner) | Self::Neg(inner) => inner.for_each_reference_mut(visit),
+            Self::Binary(_, left, right) => {
+                left.for_each_reference_mut(visit);
+                right.for_each_reference_mut(visit);
+            }
+            Self::Call(_, args) => args.iter_mut().for_each(|arg| arg.for_each_reference_mut(visit)),
+            Self::Number(_) | Self::Text(_) | Self::Bool(_) | Self::Date(_) | Self::Time(_) | Self::SelfValue => {}
+        }
+    }
+
     fn collect_references<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
             Self::Ref(path) => out.push(path.as_str()),

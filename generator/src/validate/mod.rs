@@ -40,8 +40,8 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::answers::{Instance, Layout, Slot};
-use crate::expr::check::Type;
 use crate::expr::eval::{Scope, answer, evaluate, is_true, truth};
+use crate::expr::{Expr, check::Type};
 use crate::lower::MAX_REPEAT;
 use crate::manifest::{ChoiceList, Manifest, Question, QuestionType, Section};
 use crate::messages::{self, Messages, fill};
@@ -116,11 +116,23 @@ enum Step {
 
 impl Form {
     /// Indexes a manifest.
-    pub fn new(manifest: Manifest) -> Self {
+    pub fn new(mut manifest: Manifest) -> Self {
         let layout = Layout::new(
             manifest.sections.iter().flat_map(|s| s.questions.iter().map(|q| q.path.as_str())),
             manifest.sections.iter().filter(|s| s.repeat.is_some()).map(|s| s.scope.as_str()),
         );
+        // Every expression's references point into this layout from the
+        // start: evaluating them never looks a path up.
+        let mut resolve = |expr: &mut Expr| expr.for_each_reference_mut(&mut |r| layout.resolve(r));
+        for section in &mut manifest.sections {
+            section.relevant.iter_mut().for_each(&mut resolve);
+            for question in &mut section.questions {
+                resolve(&mut question.required);
+                question.relevant.iter_mut().for_each(&mut resolve);
+                question.constraint.iter_mut().for_each(&mut resolve);
+                question.calculation.iter_mut().for_each(&mut resolve);
+            }
+        }
         let route_of = |path: &str| layout.route(path).map(|r| r.repeats.clone()).unwrap_or_default();
         let mut questions = FxHashMap::default();
         let mut flat = Vec::new();
@@ -1280,6 +1292,34 @@ label = "Días"
 relevant = "selected(tipo, 'secuestro')"
 required = true
 "#;
+
+    #[test]
+    fn a_form_points_every_reference_at_its_own_layout() {
+        let first = form();
+        // A manifest cloned from a form in use carries routes remembered
+        // for the first layout; the new form must not keep them.
+        let second = Form::new(first.manifest.clone());
+        let mut seen = 0;
+        for form in [&first, &second] {
+            let mut manifest = form.manifest.clone();
+            let mut check = |expr: &mut Expr| {
+                expr.for_each_reference_mut(&mut |reference| {
+                    let remembered = reference.route.get().map(|(id, _)| *id);
+                    assert_eq!(remembered, Some(form.layout.id()), "`{}`", reference.as_str());
+                    seen += 1;
+                })
+            };
+            for section in &mut manifest.sections {
+                section.relevant.iter_mut().for_each(&mut check);
+                for question in &mut section.questions {
+                    question.relevant.iter_mut().for_each(&mut check);
+                    question.constraint.iter_mut().for_each(&mut check);
+                    question.calculation.iter_mut().for_each(&mut check);
+                }
+            }
+        }
+        assert!(seen > 4, "the test form has references");
+    }
 
     fn form() -> Form {
         let project = check_sources(
