@@ -85,9 +85,12 @@ impl Layout {
         // Containers before what they contain.
         repeats.sort_by_key(|path| path.matches('.').count());
         for path in repeats {
-            let (container, id) = path.rsplit_once('.').unwrap_or(("", path));
+            let Some((container, id)) = split(path) else { continue };
             let Some(parent) = layout.scope_at(container) else { continue };
-            let mut route = layout.routes.get(container).cloned().unwrap_or(Route { repeats: Vec::new(), value: None });
+            if layout.scopes[parent].slots.contains_key(id) {
+                continue;
+            }
+            let mut route = layout.base_route(container);
             let child = layout.scopes.len();
             let scope = &mut layout.scopes[parent];
             let slot = scope.repeats.len();
@@ -98,7 +101,7 @@ impl Layout {
             layout.routes.insert(path.to_owned(), route);
         }
         for path in questions {
-            let (container, id) = path.rsplit_once('.').unwrap_or(("", path));
+            let Some((container, id)) = split(path) else { continue };
             let Some(parent) = layout.scope_at(container) else { continue };
             let scope = &mut layout.scopes[parent];
             if scope.slots.contains_key(id) {
@@ -107,7 +110,7 @@ impl Layout {
             let slot = scope.values.len();
             scope.values.push(id.to_owned());
             scope.slots.insert(id.to_owned(), Slot::Value(slot));
-            let mut route = layout.routes.get(container).cloned().unwrap_or(Route { repeats: Vec::new(), value: None });
+            let mut route = layout.base_route(container);
             route.value = Some(slot);
             layout.routes.insert(path.to_owned(), route);
         }
@@ -143,9 +146,17 @@ impl Layout {
         }
         let mut scope = 0;
         for (_, slot) in &route.repeats {
-            scope = self.scopes[scope].repeats[*slot].1;
+            scope = self.scopes.get(scope)?.repeats.get(*slot)?.1;
         }
         Some(scope)
+    }
+
+    /// The route to the instances at `container` (a repeat, or the top).
+    fn base_route(&self, container: &str) -> Route {
+        match self.routes.get(container) {
+            Some(route) if !container.is_empty() && route.value.is_none() => route.clone(),
+            _ => Route { repeats: Vec::new(), value: None },
+        }
     }
 
     /// What `id` names in `scope`.
@@ -277,6 +288,15 @@ impl Instance {
 /// shared id of a [`Route`], by their text otherwise.
 pub fn same_id(a: &str, b: &str) -> bool {
     (std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()) || a == b
+}
+
+/// A data path's container and last id; `None` for a path with an empty
+/// part (only a hand-edited manifest has one).
+fn split(path: &str) -> Option<(&str, &str)> {
+    if path.split('.').any(str::is_empty) {
+        return None;
+    }
+    Some(path.rsplit_once('.').unwrap_or(("", path)))
 }
 
 /// A position in the answer tree: for each repeat entered, its id and the

@@ -233,9 +233,13 @@ impl Form {
     /// What `id` names in the instances of `scope`.
     fn member(&self, scope: usize, id: &str) -> Option<Member> {
         let (questions, sections) = self.scope_members.get(scope)?;
+        // A slot without its question or section (`usize::MAX`) cannot
+        // come from a manifest the compiler wrote; a hand-edited one is
+        // read as if the id were unknown.
+        let known = |n: &usize| *n != usize::MAX;
         match self.layout.slot(scope, id)? {
-            Slot::Value(slot) => Some(Member::Question { number: *questions.get(slot)?, slot }),
-            Slot::Repeat(slot) => Some(Member::Repeat { section: *sections.get(slot)?, slot }),
+            Slot::Value(slot) => Some(Member::Question { number: questions.get(slot).copied().filter(known)?, slot }),
+            Slot::Repeat(slot) => Some(Member::Repeat { section: sections.get(slot).copied().filter(known)?, slot }),
         }
     }
 

@@ -865,3 +865,58 @@ proptest! {
         prop_assert_eq!(layout.json(&layout.instance(0)), "{}");
     }
 }
+
+/// The real case form's manifest and the example case, read once.
+fn real_case() -> &'static (Manifest, String) {
+    static CASE: OnceLock<(Manifest, String)> = OnceLock::new();
+    CASE.get_or_init(|| {
+        let site = constancia_tests::build_real_forms();
+        let manifest = site.project.forms.iter().map(|f| f.manifest.clone()).find(|m| m.id == "caso-ddhh");
+        let case = std::fs::read_to_string(constancia_tests::workspace_root().join("bench/case-ddhh.json"));
+        (manifest.expect("the real forms include caso-ddhh"), case.expect("bench/case-ddhh.json"))
+    })
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn a_hand_edited_manifest_never_makes_validation_panic(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 0u8..4), 1..6),
+    ) {
+        // The collector reads manifests from the site folder and the
+        // database: edited by hand, their paths and scopes may disagree
+        // with their sections. Validation must still only answer.
+        let (manifest, case) = real_case();
+        let mut manifest = manifest.clone();
+        let paths: Vec<String> = manifest.questions().map(|(_, q)| q.path.clone()).collect();
+        let scopes: Vec<String> = manifest.sections.iter().map(|s| s.scope.clone()).collect();
+        for (section, question, how) in edits {
+            let s = section.index(manifest.sections.len());
+            let odd = match how {
+                0 => paths[question.index(paths.len())].clone(),
+                1 => format!("{}.x", scopes[question.index(scopes.len())]),
+                2 => String::new(),
+                _ => scopes[question.index(scopes.len())].clone(),
+            };
+            match manifest.sections[s].questions.len() {
+                0 => manifest.sections[s].scope = odd,
+                n => {
+                    let q = question.index(n);
+                    if how % 2 == 0 {
+                        manifest.sections[s].questions[q].path = odd;
+                    } else {
+                        manifest.sections[s].scope = odd;
+                    }
+                }
+            }
+        }
+        let form = constancia::validate::Form::new(manifest);
+        let today = jiff::civil::date(2026, 11, 20);
+        let answers: serde_json::Value = serde_json::from_str(case).expect("the case is JSON");
+        let text = answers.to_string();
+        if let Ok(valid) = constancia::validate::validate(&form, constancia::validate::Input::JsonText(&text), "es", today) {
+            let _ = form.layout().json(&valid);
+        }
+    }
+}
