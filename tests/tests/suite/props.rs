@@ -882,7 +882,7 @@ proptest! {
 
     #[test]
     fn a_hand_edited_manifest_never_makes_validation_panic(
-        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 0u8..4), 1..6),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 0u8..6), 1..6),
     ) {
         // The collector reads manifests from the site folder and the
         // database: edited by hand, their paths and scopes may disagree
@@ -893,6 +893,12 @@ proptest! {
         let scopes: Vec<String> = manifest.sections.iter().map(|s| s.scope.clone()).collect();
         for (section, question, how) in edits {
             let s = section.index(manifest.sections.len());
+            // Or a section that repeats no more, or starts to.
+            if how >= 4 {
+                let limits = constancia::manifest::Repeat { min: u32::from(how == 5), max: Some(2) };
+                manifest.sections[s].repeat = if manifest.sections[s].repeat.is_some() { None } else { Some(limits) };
+                continue;
+            }
             let odd = match how {
                 0 => paths[question.index(paths.len())].clone(),
                 1 => format!("{}.x", scopes[question.index(scopes.len())]),
