@@ -9,6 +9,7 @@
 
 use axum::Json;
 use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -136,11 +137,15 @@ fn submission_hash(body: &SubmissionBody<'_>, answers: &str) -> String {
 }
 
 /// `POST /api/v1/submissions`.
-pub async fn submit_json(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn submit_json(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    // The request taken whole: the `HeaderMap` extractor would copy the
+    // headers of every submission.
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
     // Announced before the body is read: a commit about to start waits a
     // moment for this submission to share its fsync.
     let arriving = state.store.arriving();
-    require_content_type(&headers, "application/json")?;
+    require_content_type(headers, "application/json")?;
     let bytes = read_body(body, state.config.max_body).await?;
     let body: SubmissionBody = serde_json::from_slice(&bytes)
         .map_err(|error| ApiError::BadRequest(format!("the body is not a valid submission: {error}")))?;
@@ -225,8 +230,16 @@ fn receipt_or_conflict(same: bool, reference: String, received_at: String, submi
     }
 }
 
-fn receipt_json(reference: &str, received_at: &str, submission_id: &str) -> Json<serde_json::Value> {
-    Json(json!({ "reference": reference, "received_at": received_at, "submission_id": submission_id }))
+/// The receipt's JSON body (keys in the order they always had).
+#[derive(serde::Serialize)]
+struct ReceiptBody<'a> {
+    received_at: &'a str,
+    reference: &'a str,
+    submission_id: &'a str,
+}
+
+fn receipt_json<'a>(reference: &'a str, received_at: &'a str, submission_id: &'a str) -> Json<ReceiptBody<'a>> {
+    Json(ReceiptBody { received_at, reference, submission_id })
 }
 
 /// `GET /api/v1/forms`: the forms and versions accepted now.
