@@ -12,7 +12,6 @@
 //! of the sections stored there, whatever section shows them.
 
 use std::collections::BTreeMap;
-
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -33,10 +32,10 @@ pub enum Slot {
 /// The ids of one scope and where their answers live.
 #[derive(Debug, Clone, Default)]
 struct ScopeLayout {
-    /// Question ids by value slot.
-    values: Vec<String>,
-    /// Repeat ids by repeat slot, with the scope of their instances.
-    repeats: Vec<(String, usize)>,
+    /// How many questions the scope holds (its value slots).
+    values: usize,
+    /// The scope of each repeat's instances, by repeat slot.
+    repeats: Vec<usize>,
     /// Every id of the scope.
     slots: FxHashMap<String, Slot>,
     /// Ids in the order the stored JSON lists them (sorted), each as the
@@ -94,7 +93,7 @@ impl Layout {
             let child = layout.scopes.len();
             let scope = &mut layout.scopes[parent];
             let slot = scope.repeats.len();
-            scope.repeats.push((id.to_owned(), child));
+            scope.repeats.push(child);
             scope.slots.insert(id.to_owned(), Slot::Repeat(slot));
             layout.scopes.push(ScopeLayout::default());
             route.repeats.push((Arc::from(id), slot));
@@ -107,8 +106,8 @@ impl Layout {
             if scope.slots.contains_key(id) {
                 continue;
             }
-            let slot = scope.values.len();
-            scope.values.push(id.to_owned());
+            let slot = scope.values;
+            scope.values += 1;
             scope.slots.insert(id.to_owned(), Slot::Value(slot));
             let mut route = layout.base_route(container);
             route.value = Some(slot);
@@ -146,7 +145,7 @@ impl Layout {
         }
         let mut scope = 0;
         for (_, slot) in &route.repeats {
-            scope = self.scopes.get(scope)?.repeats.get(*slot)?.1;
+            scope = *self.scopes.get(scope)?.repeats.get(*slot)?;
         }
         Some(scope)
     }
@@ -166,7 +165,7 @@ impl Layout {
 
     /// The scope of a repeat's instances, by the repeat's scope and slot.
     pub fn child_scope(&self, scope: usize, repeat: usize) -> usize {
-        self.scopes[scope].repeats[repeat].1
+        self.scopes[scope].repeats[repeat]
     }
 
     /// Where a data path leads.
@@ -198,7 +197,7 @@ impl Layout {
     /// An instance of `scope` with nothing answered.
     pub fn instance(&self, scope: usize) -> Instance {
         let layout = &self.scopes[scope];
-        Instance { values: vec![Value::Empty; layout.values.len()], repeats: vec![None; layout.repeats.len()] }
+        Instance { values: vec![Value::Empty; layout.values], repeats: vec![None; layout.repeats.len()] }
     }
 
     /// The answers as the JSON text stored and exported: answers by id in
@@ -239,7 +238,7 @@ impl Layout {
                     if let Some(Some(instances)) = instance.repeats.get(slot) {
                         separate(out);
                         out.push(b'[');
-                        let child = layout.repeats[slot].1;
+                        let child = layout.repeats[slot];
                         for (index, instance) in instances.iter().enumerate() {
                             if index > 0 {
                                 out.push(b',');
