@@ -157,10 +157,12 @@ impl Form {
             if section.repeat.is_some() {
                 repeats.insert(section.scope.clone(), s);
                 let container = scope[..scope.len().saturating_sub(1)].to_vec();
-                let container_index =
-                    layout.scope_at(section.scope.rsplit_once('.').map_or("", |(container, _)| container));
+                // The repeat is laid out under the last part of its scope
+                // (its id, in a manifest the compiler wrote).
+                let (container_path, id) = section.scope.rsplit_once('.').unwrap_or(("", &section.scope));
+                let container_index = layout.scope_at(container_path);
                 if let (Some(Slot::Repeat(slot)), Some(container_index)) =
-                    (container_index.and_then(|c| layout.slot(c, &section.id)), container_index)
+                    (container_index.and_then(|c| layout.slot(c, id)), container_index)
                 {
                     repeat_slots[s] = Some((slot, scope_index));
                     put(&mut member_lists(&mut scope_members, container_index).1, slot, s);
