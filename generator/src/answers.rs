@@ -67,12 +67,6 @@ pub struct Layout {
     routes: FxHashMap<String, Route>,
 }
 
-impl Default for Layout {
-    fn default() -> Self {
-        Self::new(std::iter::empty::<&str>(), std::iter::empty::<&str>())
-    }
-}
-
 impl Layout {
     /// Numbers the questions and repeats given by data path. Repeats may be
     /// given in any order; questions get slots in the order given.

@@ -16,10 +16,9 @@
 //! panicking.
 
 use std::cmp::Ordering;
-
-use super::{BinaryOp, Expr, Func};
 use std::sync::Arc;
 
+use super::{BinaryOp, Expr, Func};
 use crate::answers::{Instance, Layout, Position, Route, same_id};
 use crate::value::{Value, add_days, days_between, parse_date, parse_time, years_between};
 

@@ -587,7 +587,7 @@ impl Reader<'_> {
                     code: "malformed",
                     message: "the answers must be a JSON object".into(),
                 });
-                Ok(Instance::default())
+                Ok(self.form.layout.instance(0))
             }
         }
     }
@@ -1064,7 +1064,7 @@ fn unreadable(reader: &mut Reader<'_>, error: &serde_json::Error) -> Instance {
         code: "malformed",
         message: format!("the answers are not valid JSON: {error}"),
     });
-    Instance::default()
+    reader.form.layout.instance(0)
 }
 
 /// The name a field had in the submission, from its name after blank
