@@ -17,6 +17,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::expr::Reference;
+use crate::manifest::Manifest;
 use crate::value::Value;
 
 /// What an id names in a scope: the slot of a question's answer or of a
@@ -38,9 +39,12 @@ struct ScopeLayout {
     repeats: Vec<usize>,
     /// Every id of the scope.
     slots: FxHashMap<String, Slot>,
-    /// Ids in the order the stored JSON lists them (sorted), each as the
-    /// JSON text that introduces its value (`"id":`).
-    output: Vec<(Vec<u8>, Slot)>,
+    /// The slots in the order of their ids' bytes: the order of the stored
+    /// JSON's keys and of [`packed`](crate::packed) answers.
+    order: Vec<Slot>,
+    /// By the same order, the JSON text that introduces each id's value
+    /// (`"id":`).
+    keys: Vec<Vec<u8>>,
 }
 
 /// Where a data path leads from the top: the repeats to enter (id and slot,
@@ -110,16 +114,26 @@ impl Layout {
         for scope in &mut layout.scopes {
             let mut ids: Vec<(&String, Slot)> = scope.slots.iter().map(|(id, slot)| (id, *slot)).collect();
             ids.sort_unstable();
-            scope.output = ids
-                .into_iter()
-                .map(|(id, slot)| {
+            scope.order = ids.iter().map(|(_, slot)| *slot).collect();
+            scope.keys = ids
+                .iter()
+                .map(|(id, _)| {
                     let mut key = serde_json::to_vec(id).unwrap_or_default();
                     key.push(b':');
-                    (key, slot)
+                    key
                 })
                 .collect();
         }
         layout
+    }
+
+    /// The layout of a form version: its questions by data path, and its
+    /// repeating sections by scope.
+    pub fn for_manifest(manifest: &Manifest) -> Self {
+        Self::new(
+            manifest.sections.iter().flat_map(|s| s.questions.iter().map(|q| q.path.as_str())),
+            manifest.sections.iter().filter(|s| s.repeat.is_some()).map(|s| s.scope.as_str()),
+        )
     }
 
     /// Tells this layout apart from others (clones share it).
@@ -155,6 +169,11 @@ impl Layout {
     /// What `id` names in `scope`.
     pub fn slot(&self, scope: usize, id: &str) -> Option<Slot> {
         self.scopes.get(scope)?.slots.get(id).copied()
+    }
+
+    /// The slots of a scope in the order of their ids' bytes.
+    pub(crate) fn ordered(&self, scope: usize) -> &[Slot] {
+        self.scopes.get(scope).map_or(&[], |layout| &layout.order)
     }
 
     /// The scope of a repeat's instances, by the repeat's scope and slot.
@@ -212,7 +231,7 @@ impl Layout {
         let layout = &self.scopes[scope];
         out.push(b'{');
         let mut first = true;
-        for (key, slot) in &layout.output {
+        for (key, slot) in layout.keys.iter().zip(&layout.order) {
             let mut separate = |out: &mut Vec<u8>| {
                 if !std::mem::take(&mut first) {
                     out.push(b',');

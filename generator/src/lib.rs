@@ -42,6 +42,7 @@ pub mod html;
 mod lower;
 pub mod manifest;
 pub mod messages;
+pub mod packed;
 pub mod project;
 mod schema;
 pub mod validate;

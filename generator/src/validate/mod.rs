@@ -117,10 +117,7 @@ enum Step {
 impl Form {
     /// Indexes a manifest.
     pub fn new(mut manifest: Manifest) -> Self {
-        let layout = Layout::new(
-            manifest.sections.iter().flat_map(|s| s.questions.iter().map(|q| q.path.as_str())),
-            manifest.sections.iter().filter(|s| s.repeat.is_some()).map(|s| s.scope.as_str()),
-        );
+        let layout = Layout::for_manifest(&manifest);
         // Every expression's references point into this layout from the
         // start: evaluating them never looks a path up.
         let mut resolve = |expr: &mut Expr| expr.for_each_reference_mut(&mut |r| layout.resolve(r));

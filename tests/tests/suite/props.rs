@@ -864,6 +864,34 @@ proptest! {
         // Nothing answered, no repeat sent: nothing stored.
         prop_assert_eq!(layout.json(&layout.instance(0)), "{}");
     }
+
+    #[test]
+    fn packed_answers_come_back_as_they_were(draft in any_draft(2)) {
+        let (layout, root) = draft.build();
+        let packed = constancia::packed::pack(&layout, &root);
+        let back = constancia::packed::unpack(&layout, &packed);
+        prop_assert_eq!(back.as_ref().map(|answers| layout.json(answers)), Ok(layout.json(&root)));
+        // Unanswered values are left out: the rest is exactly as given.
+        let mut answered = root.clone();
+        blank_out_the_unanswered(&mut answered);
+        prop_assert_eq!(back, Ok(answered));
+    }
+
+    #[test]
+    fn no_bytes_make_unpacking_panic(draft in any_draft(2), bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let (layout, _) = draft.build();
+        let _ = constancia::packed::unpack(&layout, &bytes);
+    }
+}
+
+/// `Value::Empty` where a multiple choice has no code (both mean unanswered).
+fn blank_out_the_unanswered(instance: &mut constancia::answers::Instance) {
+    for value in &mut instance.values {
+        if value.is_empty() {
+            *value = Value::Empty;
+        }
+    }
+    instance.repeats.iter_mut().flatten().flatten().for_each(blank_out_the_unanswered);
 }
 
 /// The real case form's manifest and the example case, read once.
@@ -924,5 +952,25 @@ proptest! {
         if let Ok(valid) = constancia::validate::validate(&form, constancia::validate::Input::JsonText(&text), "es", today) {
             let _ = form.layout().json(&valid);
         }
+    }
+
+    #[test]
+    fn a_damaged_packed_case_is_an_error_not_a_panic(
+        damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        // A stored row read back against its form: the real case packed,
+        // then bytes overwritten and the end cut off.
+        let (manifest, case) = real_case();
+        let form = constancia::validate::Form::new(manifest.clone());
+        let today = jiff::civil::date(2026, 11, 20);
+        let valid = constancia::validate::validate(&form, constancia::validate::Input::JsonText(case), "es", today);
+        let mut packed = constancia::packed::pack(form.layout(), &valid.expect("the example case is valid"));
+        for (at, byte) in damage {
+            let at = at.index(packed.len());
+            packed[at] = byte;
+        }
+        packed.truncate(packed.len() - cut.index(packed.len() / 4 + 1));
+        let _ = constancia::packed::unpack(form.layout(), &packed);
     }
 }
