@@ -251,11 +251,10 @@ async fn measure(
     })
 }
 
-/// Batched inserts of `count` rows like the collector stores (answers
-/// compressed as it compresses them), in a fresh file with the collector's
+/// Batched inserts of `count` rows like the collector stores (`answers`
+/// encoded as it encodes them), in a fresh file with the collector's
 /// settings: the storage ceiling.
-fn sqlite_ceiling(answers: &str, dictionary: &[u8], count: usize) -> anyhow::Result<f64> {
-    let answers = collector::store::encode_answers(answers, dictionary);
+fn sqlite_ceiling(answers: &[u8], count: usize) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
     let connection = rusqlite::Connection::open(dir.path().join("ceiling.sqlite"))?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -276,7 +275,7 @@ fn sqlite_ceiling(answers: &str, dictionary: &[u8], count: usize) -> anyhow::Res
             let mut insert = transaction.prepare_cached(
                 "INSERT INTO submissions (submission_id, reference, form_id, version, lang, content_sha256, request_sha256,
                  answers, answers_format, received_at, completed_at, channel)
-                 VALUES (?1, ?2, 'caso-ddhh', 1, 'es', ?3, ?3, ?4, 'json+lz4+dict1', '2026-11-27T09:00:00.000Z', NULL, 'api')",
+                 VALUES (?1, ?2, 'caso-ddhh', 1, 'es', ?3, ?3, ?4, ?5, '2026-11-27T09:00:00.000Z', NULL, 'api')",
             )?;
             for i in 0..1000 {
                 let n = batch * 1000 + i;
@@ -284,7 +283,8 @@ fn sqlite_ceiling(answers: &str, dictionary: &[u8], count: usize) -> anyhow::Res
                     uuid::Uuid::now_v7().to_string(),
                     format!("BENCH-2026-{n:06}"),
                     format!("{n:064x}"),
-                    answers.as_slice()
+                    answers,
+                    collector::encoding::ANSWERS_FORMAT,
                 ])?;
             }
         }
@@ -367,14 +367,20 @@ fn main() -> anyhow::Result<()> {
         "| ceiling: GET /healthz | 64 | {:.0} | {:.2} | {:.2} | – | {:.0} |",
         result.per_second, result.p50_ms, result.p99_ms, result.generator_cpu_us
     );
-    // The case as the collector stores it (then compressed, as it does).
-    let stored = case.to_string();
+    // The case as the collector stores it: validated, packed, compressed.
     let manifest_path = args.site.join("forms/caso-ddhh/1.json");
     let manifest: constancia::manifest::Manifest = serde_json::from_str(
         &std::fs::read_to_string(&manifest_path)
             .with_context(|| format!("failed to read `{}`", manifest_path.display()))?,
     )?;
-    let inserts = sqlite_ceiling(&stored, &collector::store::answers_dictionary(&manifest), 100_000)?;
+    let dictionary = collector::encoding::packed_dictionary(&manifest);
+    let form = constancia::validate::Form::new(manifest);
+    let today = jiff::civil::date(2026, 11, 20);
+    let answers =
+        constancia::validate::validate(&form, constancia::validate::Input::JsonText(&case.to_string()), "es", today)
+            .map_err(|errors| anyhow::anyhow!("the case does not validate: {errors:?}"))?;
+    let stored = collector::encoding::encode(form.layout(), &answers, &dictionary).stored;
+    let inserts = sqlite_ceiling(&stored, 100_000)?;
     println!("| ceiling: batched SQLite inserts (1,000 per transaction) | – | {inserts:.0} | – | – | – | – |");
     match collector.as_ref().and_then(Collector::peak_rss_kib) {
         Some(kib) => println!("\ncollector peak RSS (VmHWM): {:.1} MB", kib as f64 / 1024.0),

@@ -126,13 +126,13 @@ impl std::io::Write for HashWriter {
 }
 
 /// SHA-256 of a submission's form, version, language, completion time and
-/// the given text of its answers.
-fn submission_hash(body: &SubmissionBody<'_>, answers: &str) -> String {
+/// the given bytes of its answers.
+fn submission_hash(body: &SubmissionBody<'_>, answers: &[u8]) -> String {
     let mut writer = HashWriter(Sha256::new());
     let fields = (&body.form, body.version, &body.lang, &body.completed_at);
     // Writing into a hash cannot fail.
     let _ = serde_json::to_writer(&mut writer, &fields);
-    writer.0.update(answers.as_bytes());
+    writer.0.update(answers);
     format!("{:x}", writer.0.finalize())
 }
 
@@ -168,7 +168,7 @@ pub async fn submit_json(State(state): State<AppState>, request: Request) -> Res
     let today = judging_date(body.completed_at.as_deref(), now, lang).map_err(|e| ApiError::Invalid(vec![e]))?;
     // The hash of the request as sent: it recognises a byte-identical retry
     // even when the answers no longer validate.
-    let request_sha256 = submission_hash(&body, body.answers.get());
+    let request_sha256 = submission_hash(&body, body.answers.get().as_bytes());
     let answers = match validate(&form, Input::JsonText(body.answers.get()), lang, today) {
         Ok(answers) => answers,
         Err(errors) => {
@@ -191,11 +191,11 @@ pub async fn submit_json(State(state): State<AppState>, request: Request) -> Res
             return Err(ApiError::Invalid(errors));
         }
     };
-    let stored_answers = form.layout().json(&answers);
-    // Idempotency compares what would be stored: keys in order, values typed,
-    // answers that are not relevant dropped. So a retry is the same
+    let encoded = form.encode(&answers);
+    // Idempotency compares what would be stored: answers by question, values
+    // typed, answers that are not relevant dropped. So a retry is the same
     // submission however its JSON is spelt (spacing, key order, escapes).
-    let content_sha256 = submission_hash(&body, &stored_answers);
+    let content_sha256 = submission_hash(&body, &encoded.packed);
     let submission = NewSubmission {
         submission_id: submission_id.clone(),
         form_id: form.manifest.id.clone(),
@@ -203,7 +203,7 @@ pub async fn submit_json(State(state): State<AppState>, request: Request) -> Res
         lang: lang.to_owned(),
         content_sha256,
         request_sha256,
-        answers: crate::store::encode_answers(&stored_answers, form.answers_dictionary()),
+        answers: encoded.stored,
         received_at,
         completed_at: body.completed_at.clone(),
         channel: "api",
@@ -217,6 +217,15 @@ pub async fn submit_json(State(state): State<AppState>, request: Request) -> Res
         Stored::Existing(receipt) => {
             tracing::info!(%submission_id, reference = %receipt.reference, "retry of a stored submission");
             Ok((StatusCode::OK, receipt_json(&receipt.reference, &receipt.received_at, &submission_id)).into_response())
+        }
+        Stored::Earlier { receipt, content_sha256 } => {
+            // Stored by an earlier release, which hashed the answers' JSON
+            // text: the same content gives the same text.
+            let same = submission_hash(&body, form.layout().json(&answers).as_bytes()) == content_sha256;
+            if same {
+                tracing::info!(%submission_id, reference = %receipt.reference, "retry of a stored submission");
+            }
+            Ok(receipt_or_conflict(same, receipt.reference, receipt.received_at, &submission_id))
         }
         Stored::Conflict => Err(ApiError::Conflict),
     }

@@ -13,6 +13,7 @@
 //! Logs carry form ids, versions, submission ids and timings, never an answer.
 
 pub mod api;
+pub mod encoding;
 pub mod error;
 pub mod export;
 pub mod pages;

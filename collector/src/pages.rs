@@ -259,7 +259,7 @@ pub async fn submit_page(
         content_sha256: format!("{:x}", hasher.finalize()),
         // Pages get a new id on every post: no retry to recognise.
         request_sha256: String::new(),
-        answers: crate::store::encode_answers(&form.layout().json(&answers), form.answers_dictionary()),
+        answers: form.encode(&answers).stored,
         received_at,
         completed_at: None,
         channel: "page",
@@ -274,7 +274,10 @@ pub async fn submit_page(
             }
             response
         }
-        Ok(Stored::Conflict) => error_page(&state, &manifest.default_language, &ApiError::Conflict),
+        // A page's id is new on every post: an id stored before is not its own.
+        Ok(Stored::Conflict | Stored::Earlier { .. }) => {
+            error_page(&state, &manifest.default_language, &ApiError::Conflict)
+        }
         Err(error) => error_page(&state, &manifest.default_language, &ApiError::Internal(error.into())),
     }
 }

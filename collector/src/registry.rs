@@ -12,10 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use constancia::answers::Instance;
 use constancia::manifest::{FORMAT, Manifest};
 use constancia::validate::Form;
 use sha2::{Digest, Sha256};
 
+use crate::encoding::Encoded;
 use crate::store::{ManifestStored, Store, StoreError, StoredManifest};
 
 /// A form version the collector accepts.
@@ -29,7 +31,7 @@ pub struct AcceptedForm {
 
 impl AcceptedForm {
     fn new(manifest: Manifest) -> Self {
-        let dictionary = crate::store::answers_dictionary(&manifest);
+        let dictionary = crate::encoding::packed_dictionary(&manifest);
         Self { form: Form::new(manifest), dictionary }
     }
 
@@ -38,10 +40,9 @@ impl AcceptedForm {
         &self.form
     }
 
-    /// What its answers are compressed against (see
-    /// [`answers_dictionary`](crate::store::answers_dictionary)).
-    pub fn answers_dictionary(&self) -> &[u8] {
-        &self.dictionary
+    /// Validated answers as a new row holds them.
+    pub fn encode(&self, answers: &Instance) -> Encoded {
+        crate::encoding::encode(self.form.layout(), answers, &self.dictionary)
     }
 }
 

@@ -589,9 +589,9 @@ pub fn stored(path: &Path, submission_id: &str) -> Option<(String, Value)> {
     let format: String = row.get(1).expect("answers_format");
     let bytes: Vec<u8> = row.get(2).expect("answers");
     let (form_id, version): (String, u32) = (row.get(3).expect("form_id"), row.get(4).expect("version"));
-    let mut dictionaries = collector::store::Dictionaries::new(&connection);
-    let dictionary = dictionaries.of(&form_id, version).expect("the stored manifest");
-    let answers = collector::store::decode_answers(&format, &bytes, dictionary).expect("stored answers decode");
+    let mut forms = collector::encoding::StoredForms::new(&connection);
+    let form = forms.of(&form_id, version).expect("the stored manifest");
+    let answers = form.decode(&format, &bytes).expect("stored answers decode");
     Some((reference, serde_json::from_str(&answers).expect("stored answers are JSON")))
 }
 

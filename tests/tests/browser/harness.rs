@@ -83,14 +83,13 @@ impl Collector {
                  ORDER BY seq",
             )
             .expect("the submissions table");
-        let mut dictionaries = collector::store::Dictionaries::new(&db);
+        let mut forms = collector::encoding::StoredForms::new(&db);
         query
             .query_map([], |row| {
                 let format: String = row.get(5)?;
                 let bytes: Vec<u8> = row.get(6)?;
-                let dictionary = dictionaries.of(&row.get::<_, String>(2)?, row.get(3)?).expect("the stored manifest");
-                let answers =
-                    collector::store::decode_answers(&format, &bytes, dictionary).expect("stored answers decode");
+                let form = forms.of(&row.get::<_, String>(2)?, row.get(3)?).expect("the stored manifest");
+                let answers = form.decode(&format, &bytes).expect("stored answers decode");
                 Ok(json!({
                     "reference": row.get::<_, String>(0)?,
                     "submission_id": row.get::<_, String>(1)?,

@@ -15,6 +15,7 @@ use constancia_tests::collector::{
     reference_number, stored, submission,
 };
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 fn this_year() -> i16 {
     jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).year()
@@ -524,6 +525,55 @@ fn data_is_intact_after_a_restart() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines = std::fs::read_to_string(out.join("caso-ddhh.jsonl")).expect("the export");
     assert_eq!(lines.lines().count(), 5);
+}
+
+/// A submission stored by the release before packed answers: its answers
+/// as compressed JSON, its content hash over their JSON text.
+#[test]
+fn a_case_stored_by_an_earlier_release_is_still_read_and_known_on_retry() {
+    let place = Workplace::real_forms();
+    let mut collector = Collector::start(place.options("UPGR"));
+    let body = submission(&case());
+    let reply = collector.submit(&body);
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let receipt = reply.json();
+    let id = body["submission_id"].as_str().expect("an id");
+    let (_, answers) = stored(&place.db(), id).expect("stored");
+    assert_eq!(collector.terminate().code(), Some(0), "{}", collector.log());
+
+    // The row rewritten as that release wrote it.
+    let connection = rusqlite::Connection::open(place.db()).expect("the database");
+    let manifest_body: String = connection
+        .query_row("SELECT body FROM manifests WHERE form_id = ?1 AND version = 1", [CASE_FORM], |row| row.get(0))
+        .expect("the stored manifest");
+    let manifest = serde_json::from_str(&manifest_body).expect("a manifest");
+    let json = answers.to_string();
+    let compressed = lz4_flex::block::compress_prepend_size_with_dict(
+        json.as_bytes(),
+        &collector::encoding::json_dictionary(&manifest),
+    );
+    let mut hash = sha2::Sha256::new();
+    hash.update(serde_json::to_vec(&json!([CASE_FORM, 1, "es", null])).expect("JSON"));
+    hash.update(json.as_bytes());
+    let updated = connection
+        .execute(
+            "UPDATE submissions SET answers = ?1, answers_format = 'json+lz4+dict1', content_sha256 = ?2
+             WHERE submission_id = ?3",
+            rusqlite::params![compressed, format!("{:x}", hash.finalize()), id],
+        )
+        .expect("the row rewritten");
+    assert_eq!(updated, 1);
+    drop(connection);
+
+    collector.restart();
+    let reply = collector.submit(&body);
+    assert_eq!(reply.status, 200, "a retry of the earlier release's row: {}", reply.text());
+    assert_eq!(reply.json(), receipt, "the same receipt");
+    let mut changed = body.clone();
+    changed["answers"]["titulo"] = json!("Otro título");
+    assert_eq!(collector.submit(&changed).status, 409, "other content under its id");
+    assert_eq!(stored(&place.db(), id).map(|(_, answers)| answers), Some(answers), "read as before");
+    assert_eq!(count_submissions(&place.db()), 1);
 }
 
 // --- Exports -----------------------------------------------------------------
