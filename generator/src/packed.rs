@@ -129,7 +129,7 @@ fn pack_value(value: &Value, out: &mut Vec<u8>) {
             // Exactly this number back, sign of zero included.
             if whole as f64 == *n && (whole != 0 || n.is_sign_positive()) {
                 out.push(WHOLE);
-                put_bytes_of(out, whole);
+                put_var(out, whole);
             } else {
                 out.push(NUMBER);
                 out.extend_from_slice(&n.to_le_bytes());
@@ -141,7 +141,7 @@ fn pack_value(value: &Value, out: &mut Vec<u8>) {
         }
         Value::Date(date) => {
             out.push(DATE);
-            put_bytes_of(out, date.year());
+            put_var(out, date.year());
             out.extend_from_slice(&[date.month() as u8, date.day() as u8]);
         }
         Value::Time(minutes) => {
@@ -163,11 +163,11 @@ fn put_varint(out: &mut Vec<u8>, n: u64) {
     if n < 0x80 {
         out.push(n as u8);
     } else {
-        put_bytes_of(out, n);
+        put_var(out, n);
     }
 }
 
-fn put_bytes_of(out: &mut Vec<u8>, n: impl VarInt) {
+fn put_var(out: &mut Vec<u8>, n: impl VarInt) {
     let mut buffer = [0; 10];
     let used = n.encode_var(&mut buffer);
     out.extend_from_slice(&buffer[..used]);
