@@ -208,7 +208,19 @@ pub async fn submit_json(State(state): State<AppState>, request: Request) -> Res
         completed_at: body.completed_at.clone(),
         channel: "api",
     };
-    match state.store.submit(submission, arriving).await.map_err(anyhow::Error::from)? {
+    let stored = match state.store.submit(submission, arriving).await.map_err(anyhow::Error::from)? {
+        // Stored by an earlier release, which hashed the answers' JSON
+        // text: the same content gives the same text.
+        Stored::Earlier { receipt, content_sha256 } => {
+            if submission_hash(&body, form.layout().json(&answers).as_bytes()) == content_sha256 {
+                Stored::Existing(receipt)
+            } else {
+                Stored::Conflict
+            }
+        }
+        stored => stored,
+    };
+    match stored {
         Stored::Created(receipt) => {
             tracing::info!(form = %form.manifest.id, version = form.manifest.version, %submission_id, reference = %receipt.reference, "submission stored");
             Ok((StatusCode::CREATED, receipt_json(&receipt.reference, &receipt.received_at, &submission_id))
@@ -218,16 +230,7 @@ pub async fn submit_json(State(state): State<AppState>, request: Request) -> Res
             tracing::info!(%submission_id, reference = %receipt.reference, "retry of a stored submission");
             Ok((StatusCode::OK, receipt_json(&receipt.reference, &receipt.received_at, &submission_id)).into_response())
         }
-        Stored::Earlier { receipt, content_sha256 } => {
-            // Stored by an earlier release, which hashed the answers' JSON
-            // text: the same content gives the same text.
-            let same = submission_hash(&body, form.layout().json(&answers).as_bytes()) == content_sha256;
-            if same {
-                tracing::info!(%submission_id, reference = %receipt.reference, "retry of a stored submission");
-            }
-            Ok(receipt_or_conflict(same, receipt.reference, receipt.received_at, &submission_id))
-        }
-        Stored::Conflict => Err(ApiError::Conflict),
+        Stored::Earlier { .. } | Stored::Conflict => Err(ApiError::Conflict),
     }
 }
 

@@ -843,13 +843,7 @@ impl IdFiling {
         }
         let chunk = &self.queue[self.filed..(self.filed + FILE_CHUNK).min(self.queue.len())];
         let savepoint = transaction.savepoint()?;
-        {
-            let mut insert =
-                savepoint.prepare_cached("INSERT INTO submission_ids (submission_id, seq) VALUES (?1, ?2)")?;
-            for (id, seq) in chunk {
-                insert.execute(params![id, seq])?;
-            }
-        }
+        insert_ids(&savepoint, chunk.iter().map(|(id, seq)| (id, *seq)))?;
         if self.filed + chunk.len() == self.queue.len() {
             // Every submission up to the filing's last is filed now.
             let through = self.queue.iter().map(|(_, seq)| *seq).max().unwrap_or(0);
@@ -884,13 +878,7 @@ impl IdFiling {
         let mut ids: Vec<(&String, &i64)> = recent.iter().collect();
         ids.sort_unstable();
         let transaction = connection.transaction()?;
-        {
-            let mut insert =
-                transaction.prepare_cached("INSERT INTO submission_ids (submission_id, seq) VALUES (?1, ?2)")?;
-            for (id, seq) in ids {
-                insert.execute(params![id, seq])?;
-            }
-        }
+        insert_ids(&transaction, ids.into_iter().map(|(id, seq)| (id, *seq)))?;
         transaction
             .execute("UPDATE submission_ids_filed SET through = (SELECT coalesce(max(seq), 0) FROM submissions)", [])?;
         transaction.commit()?;
@@ -899,6 +887,18 @@ impl IdFiling {
         self.filed = 0;
         Ok(())
     }
+}
+
+/// Files ids (given in id order) in `submission_ids`.
+fn insert_ids<'a>(
+    connection: &Connection,
+    ids: impl IntoIterator<Item = (&'a String, i64)>,
+) -> Result<(), rusqlite::Error> {
+    let mut insert = connection.prepare_cached("INSERT INTO submission_ids (submission_id, seq) VALUES (?1, ?2)")?;
+    for (id, seq) in ids {
+        insert.execute(params![id, seq])?;
+    }
+    Ok(())
 }
 
 enum Outcome {
