@@ -16,6 +16,7 @@ pub mod api;
 pub mod encoding;
 pub mod error;
 pub mod export;
+pub mod ids;
 pub mod pages;
 pub mod registry;
 pub mod store;

@@ -14,8 +14,9 @@
 //! Reference numbers (`PREFIX-YYYY-NNNNNN`) are allocated in the writer's
 //! transaction, so they are unique and never reused, even after a crash.
 //! Submission ids are unique because the writer alone stores them and
-//! looks each up first: in the ids it stored lately (kept in memory, see
-//! `RecentIds`) and in `submission_ids`, where it files them in bulk.
+//! looks each up first: in the ids it stored lately (kept in memory) and
+//! in the index of ids that a thread of its own files them in, in bulk,
+//! in a file beside the database ([`crate::ids`]).
 //! What it deliberately does not do: interpret answers (validation happens
 //! before), or hold submissions in memory after they are answered.
 
@@ -31,6 +32,7 @@ use rusqlite_migration::{M, Migrations};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::encoding::{ANSWERS_FORMAT, StoredForms};
+use crate::ids::{self, Filer, RecentIds};
 
 /// The schema, one migration per step; the version lives in `user_version`.
 ///
@@ -52,6 +54,10 @@ use crate::encoding::{ANSWERS_FORMAT, StoredForms};
 /// each commit wrote about one more 4 KiB page per submission, to the WAL
 /// and again to the database file, which cost a quarter of the collector's
 /// throughput under load (bench/README.md, "Collector").
+///
+/// Migration 4 moves that index into a file of its own ([`crate::ids`]),
+/// filed beside the writer instead of within its commits; the first start
+/// builds it from `submissions`.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(
         "CREATE TABLE manifests (
@@ -138,6 +144,7 @@ const MIGRATIONS: &[M<'static>] = &[
     CREATE TABLE submission_ids_filed (through INTEGER NOT NULL) STRICT;
     INSERT INTO submission_ids_filed SELECT coalesce(max(seq), 0) FROM submissions;",
     ),
+    M::up("DROP TABLE submission_ids; DROP TABLE submission_ids_filed;"),
 ];
 
 /// How many jobs one transaction takes at most.
@@ -376,23 +383,9 @@ pub struct Store {
     readers: Arc<Mutex<Vec<Connection>>>,
     /// Submissions being read and validated, not yet queued.
     arriving: Arc<AtomicUsize>,
-    /// Ids stored but not yet filed in `submission_ids`.
-    recent: RecentIds,
+    /// Ids stored but not yet filed in the index.
+    recent: Arc<RecentIds>,
 }
-
-/// The submissions stored since the writer last filed their ids in
-/// `submission_ids`, by id: sequence number. Together with that table it
-/// knows every stored id. Filed in bulk, in id order, once it holds
-/// [`FILE_IDS_AT`] ids (and at every start and stop): sorted bulk inserts
-/// touch each page of the index once, instead of one random page per
-/// submission and commit.
-type RecentIds = Arc<Mutex<HashMap<String, i64>>>;
-
-/// How many ids the writer gathers in memory before filing them: about a
-/// second of submissions at full load, 2–3 MB at most (with the sorted
-/// copy being filed). Fewer filings each touching the index's pages once:
-/// against 4,096, the load benchmark's p99 went from 17–19 ms to 13–15.
-const FILE_IDS_AT: usize = 16_384;
 
 /// A submission on its way to the writer: while any exists, a commit waits
 /// a little for them (at most [`GATHER`]) so that they share its fsync.
@@ -412,6 +405,7 @@ impl Drop for Arriving {
 pub struct Writer {
     thread: JoinHandle<()>,
     jobs: mpsc::Sender<Job>,
+    filer: Filer,
     checkpointer: JoinHandle<()>,
     stop_checkpoints: Arc<AtomicBool>,
 }
@@ -426,6 +420,8 @@ impl Writer {
         if self.thread.join().is_err() {
             tracing::error!("the database writer thread panicked");
         }
+        // After the writer: it files every id stored.
+        self.filer.stop();
         self.stop_checkpoints.store(true, Ordering::Release);
         self.checkpointer.thread().unpark();
         if self.checkpointer.join().is_err() {
@@ -438,17 +434,16 @@ impl Store {
     /// Opens the database at `path` (creating it and its folder) and starts
     /// the writer thread.
     pub fn open(path: &Path, prefix: &str) -> Result<(Self, Writer), StoreError> {
-        let mut connection = open_writer(path)?;
-        let ids = IdFiling::open(&mut connection)?;
-        let recent: RecentIds = Arc::default();
+        let connection = open_writer(path)?;
+        let (recent, lookups, filer) = ids::open(path)?;
+        let ids = Ids { recent: Arc::clone(&recent), lookups, filer: filer.waker() };
         let (jobs, receiver) = mpsc::channel(MAX_BATCH * 2);
         let prefix = prefix.to_owned();
         let arriving = Arc::new(AtomicUsize::new(0));
         let waiting_for = Arc::clone(&arriving);
-        let writer_recent = Arc::clone(&recent);
         let thread = std::thread::Builder::new()
             .name("db-writer".into())
-            .spawn(move || writer_loop(connection, receiver, &prefix, &waiting_for, &writer_recent, ids))
+            .spawn(move || writer_loop(connection, receiver, &prefix, &waiting_for, &ids))
             .map_err(|_| StoreError::WriterGone)?;
         let stop_checkpoints = Arc::new(AtomicBool::new(false));
         let checkpointer = {
@@ -465,7 +460,7 @@ impl Store {
             arriving,
             recent,
         };
-        Ok((store, Writer { thread, jobs, checkpointer, stop_checkpoints }))
+        Ok((store, Writer { thread, jobs, filer, checkpointer, stop_checkpoints }))
     }
 
     /// Announces a submission that is being read and validated, so that a
@@ -503,7 +498,11 @@ impl Store {
             let pooled = readers.lock().map_err(|_| StoreError::Task)?.pop();
             let connection = match pooled {
                 Some(connection) => connection,
-                None => open_reader(&path)?,
+                None => {
+                    let connection = open_reader(&path)?;
+                    ids::attach(&connection, &path)?;
+                    connection
+                }
             };
             let result = work(&connection);
             if let Ok(mut pool) = readers.lock() {
@@ -519,8 +518,8 @@ impl Store {
 
     /// The stored submission with this id.
     pub async fn submission(&self, submission_id: String) -> Result<Option<SubmissionRow>, StoreError> {
-        // Looked up before the read: an id filed since is in the table.
-        let recent = self.recent.lock().map_err(|_| StoreError::Task)?.get(&submission_id).copied();
+        // Looked up before the read: an id filed since is in the index.
+        let recent = self.recent.get(&submission_id)?;
         self.read(move |c| submission_by_id(c, &submission_id, recent)).await
     }
 
@@ -541,7 +540,7 @@ fn submission_by_id(
         "SELECT submission_id, reference, form_id, version, lang, content_sha256, answers, received_at, completed_at,
                 request_sha256, answers_format
          FROM submissions
-         WHERE seq = coalesce(?2, (SELECT seq FROM submission_ids WHERE submission_id = ?1)) AND submission_id = ?1",
+         WHERE seq = coalesce(?2, (SELECT seq FROM ids.submission_ids WHERE submission_id = ?1)) AND submission_id = ?1",
     )?;
     let found = statement.query_row(params![submission_id, recent], row_to_submission).optional()?;
     let Some(raw) = found else { return Ok(None) };
@@ -682,13 +681,20 @@ fn drain(receiver: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) -> bool {
     stopping
 }
 
+/// What the writer needs of the id index: the ids not yet filed, its own
+/// connection to look filed ones up, and the filer to wake.
+struct Ids {
+    recent: Arc<RecentIds>,
+    lookups: Connection,
+    filer: std::thread::Thread,
+}
+
 fn writer_loop(
     mut connection: Connection,
     mut receiver: mpsc::Receiver<Job>,
     prefix: &str,
     arriving: &AtomicUsize,
-    recent: &Mutex<HashMap<String, i64>>,
-    mut ids: IdFiling,
+    ids: &Ids,
 ) {
     let mut batch = Vec::with_capacity(64);
     let mut stopping = false;
@@ -725,13 +731,14 @@ fn writer_loop(
         }
         let started = std::time::Instant::now();
         let size = batch.len();
-        match run_batch(&mut connection, &batch, prefix, recent, &mut ids) {
-            Ok((outcomes, new_ids, filed)) => {
+        match run_batch(&mut connection, &batch, prefix, ids) {
+            Ok((outcomes, new_ids)) => {
                 // Known before anyone hears of them: a receipt's id is found.
-                if let Ok(mut recent) = recent.lock() {
-                    recent.extend(new_ids);
+                // (A poisoned lock already fails every lookup, so nothing more
+                // is stored.)
+                if ids.recent.add(new_ids).unwrap_or(false) {
+                    ids.filer.unpark();
                 }
-                ids.committed(filed, recent);
                 for (job, outcome) in batch.drain(..).zip(outcomes) {
                     match (job, outcome) {
                         (Job::Submit(_, reply), Ok(Outcome::Submit(stored))) => {
@@ -774,131 +781,7 @@ fn writer_loop(
         }
         tracing::trace!(jobs = size, elapsed_us = started.elapsed().as_micros() as u64, "committed a batch");
     }
-    if let Err(error) = ids.file_all(&mut connection, recent) {
-        // Nothing is lost: the next start files them.
-        tracing::error!(%error, "cannot file the last submission ids; the next start will");
-    }
     tracing::debug!("the database writer stopped");
-}
-
-/// Files the ids of [`RecentIds`] in `submission_ids`. Once
-/// [`FILE_IDS_AT`] ids have gathered, a sorted copy of them is filed
-/// [`FILE_CHUNK`] at a time, each chunk in the transaction (and fsync) of
-/// the next batch. The chunks are disjoint ranges of ids, so together they
-/// touch each page of the index at most once, as one bulk insert would,
-/// but no commit holds the writer for long: one filing of 4,096 ids at
-/// once took 11–31 ms at 100,000 submissions, 40 ms and more beyond.
-struct IdFiling {
-    /// The ids being filed, sorted, and how many of them are filed.
-    queue: Vec<(String, i64)>,
-    filed: usize,
-}
-
-/// How many ids a batch files at most.
-const FILE_CHUNK: usize = 512;
-
-impl IdFiling {
-    /// Files what a process that did not stop cleanly left unfiled: the
-    /// submissions after the last complete filing (`submission_ids_filed`),
-    /// some of whose ids may be filed already (chunks of a filing cut
-    /// short). An id filed for another submission is an error, never
-    /// skipped.
-    fn open(connection: &mut Connection) -> Result<Self, StoreError> {
-        let transaction = connection.transaction()?;
-        let through: i64 = transaction.query_row("SELECT through FROM submission_ids_filed", [], |row| row.get(0))?;
-        let last: i64 = transaction.query_row("SELECT coalesce(max(seq), 0) FROM submissions", [], |row| row.get(0))?;
-        let filed = transaction.execute(
-            "INSERT INTO submission_ids (submission_id, seq)
-             SELECT submission_id, seq FROM submissions AS s
-             WHERE seq > ?1
-               AND NOT EXISTS (SELECT 1 FROM submission_ids AS i WHERE i.submission_id = s.submission_id AND i.seq = s.seq)
-             ORDER BY submission_id",
-            [through],
-        )?;
-        transaction.execute("UPDATE submission_ids_filed SET through = ?1", [last])?;
-        transaction.commit()?;
-        if filed > 0 {
-            tracing::info!(filed, "filed the ids of submissions stored before an unclean stop");
-        }
-        Ok(Self { queue: Vec::new(), filed: 0 })
-    }
-
-    /// In a batch's transaction: starts a filing when enough ids have
-    /// gathered, and files its next chunk. Returns how many ids it filed,
-    /// for [`IdFiling::committed`]. A failure leaves the transaction as it
-    /// was, for the batch to commit.
-    fn file_chunk(
-        &mut self,
-        transaction: &mut rusqlite::Transaction<'_>,
-        recent: &Mutex<HashMap<String, i64>>,
-    ) -> Result<usize, rusqlite::Error> {
-        if self.filed == self.queue.len() {
-            let recent = recent.lock().map_err(|_| rusqlite::Error::InvalidQuery)?;
-            if recent.len() < FILE_IDS_AT {
-                return Ok(0);
-            }
-            self.queue = recent.iter().map(|(id, seq)| (id.clone(), *seq)).collect();
-            self.queue.sort_unstable();
-            self.filed = 0;
-        }
-        let chunk = &self.queue[self.filed..(self.filed + FILE_CHUNK).min(self.queue.len())];
-        let savepoint = transaction.savepoint()?;
-        insert_ids(&savepoint, chunk.iter().map(|(id, seq)| (id, *seq)))?;
-        if self.filed + chunk.len() == self.queue.len() {
-            // Every submission up to the filing's last is filed now.
-            let through = self.queue.iter().map(|(_, seq)| *seq).max().unwrap_or(0);
-            savepoint.execute("UPDATE submission_ids_filed SET through = max(through, ?1)", [through])?;
-        }
-        savepoint.commit()?;
-        Ok(chunk.len())
-    }
-
-    /// After the batch's commit: forgets the ids of the chunk it filed.
-    fn committed(&mut self, count: usize, recent: &Mutex<HashMap<String, i64>>) {
-        let end = (self.filed + count).min(self.queue.len());
-        if let Ok(mut recent) = recent.lock() {
-            for (id, _) in &self.queue[self.filed..end] {
-                recent.remove(id);
-            }
-        }
-        self.filed = end;
-        if self.filed == self.queue.len() {
-            self.queue.clear();
-            self.filed = 0;
-        }
-    }
-
-    /// At a stop: files every id left, in one transaction.
-    fn file_all(
-        &mut self,
-        connection: &mut Connection,
-        recent: &Mutex<HashMap<String, i64>>,
-    ) -> Result<(), StoreError> {
-        let mut recent = recent.lock().map_err(|_| StoreError::Task)?;
-        let mut ids: Vec<(&String, &i64)> = recent.iter().collect();
-        ids.sort_unstable();
-        let transaction = connection.transaction()?;
-        insert_ids(&transaction, ids.into_iter().map(|(id, seq)| (id, *seq)))?;
-        transaction
-            .execute("UPDATE submission_ids_filed SET through = (SELECT coalesce(max(seq), 0) FROM submissions)", [])?;
-        transaction.commit()?;
-        recent.clear();
-        self.queue.clear();
-        self.filed = 0;
-        Ok(())
-    }
-}
-
-/// Files ids (given in id order) in `submission_ids`.
-fn insert_ids<'a>(
-    connection: &Connection,
-    ids: impl IntoIterator<Item = (&'a String, i64)>,
-) -> Result<(), rusqlite::Error> {
-    let mut insert = connection.prepare_cached("INSERT INTO submission_ids (submission_id, seq) VALUES (?1, ?2)")?;
-    for (id, seq) in ids {
-        insert.execute(params![id, seq])?;
-    }
-    Ok(())
 }
 
 enum Outcome {
@@ -909,19 +792,17 @@ enum Outcome {
 /// What became of each job of a batch.
 type Outcomes = Vec<Result<Outcome, rusqlite::Error>>;
 
-/// Returns the outcomes, the ids of the submissions stored, and how many
-/// ids it filed ([`IdFiling`]).
+/// Returns the outcomes and the ids of the submissions stored.
 fn run_batch(
     connection: &mut Connection,
     batch: &[Job],
     prefix: &str,
-    recent: &Mutex<HashMap<String, i64>>,
-    filing: &mut IdFiling,
-) -> Result<(Outcomes, HashMap<String, i64>, usize), rusqlite::Error> {
-    let mut transaction = connection.transaction()?;
+    ids: &Ids,
+) -> Result<(Outcomes, HashMap<String, i64>), rusqlite::Error> {
+    let transaction = connection.transaction()?;
     let mut counters = Counters { prefix: prefix.to_owned(), last: HashMap::new() };
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut ids = BatchIds { recent, new: HashMap::new() };
+    let mut ids = BatchIds { ids, new: HashMap::new() };
     for job in batch {
         outcomes.push(match job {
             Job::Submit(submission, _) => {
@@ -933,38 +814,28 @@ fn run_batch(
     }
     counters.save(&transaction)?;
     let new = ids.new;
-    let filed = filing.file_chunk(&mut transaction, recent).unwrap_or_else(|error| {
-        // The submissions still commit; the chunk is tried again.
-        tracing::error!(%error, "cannot file submission ids; they stay in memory");
-        0
-    });
     transaction.commit()?;
-    Ok((outcomes, new, filed))
+    Ok((outcomes, new))
 }
 
 /// Where a batch looks for the ids stored before it: the ids of this
-/// batch, those not filed yet, and `submission_ids`.
+/// batch, those not filed yet, and the index.
 struct BatchIds<'a> {
-    recent: &'a Mutex<HashMap<String, i64>>,
+    ids: &'a Ids,
     new: HashMap<String, i64>,
 }
 
 impl BatchIds<'_> {
-    fn find(&self, transaction: &Connection, submission_id: &str) -> Result<Option<i64>, rusqlite::Error> {
+    fn find(&self, submission_id: &str) -> Result<Option<i64>, rusqlite::Error> {
         if let Some(seq) = self.new.get(submission_id) {
             return Ok(Some(*seq));
         }
-        // A poisoned lock means a thread panicked while holding it: the
-        // ids may be incomplete, so nothing is stored rather than a twin.
-        let recent = self.recent.lock().map_err(|_| rusqlite::Error::InvalidQuery)?;
-        if let Some(seq) = recent.get(submission_id) {
-            return Ok(Some(*seq));
+        // In this order: an id leaves memory only once its filing is
+        // committed, so the index, read after, holds it.
+        if let Some(seq) = self.ids.recent.get(submission_id).map_err(|_| rusqlite::Error::InvalidQuery)? {
+            return Ok(Some(seq));
         }
-        drop(recent);
-        transaction
-            .prepare_cached("SELECT seq FROM submission_ids WHERE submission_id = ?1")?
-            .query_row([submission_id], |row| row.get(0))
-            .optional()
+        ids::filed_seq(&self.ids.lookups, submission_id)
     }
 }
 
@@ -974,12 +845,15 @@ fn insert_submission(
     ids: &mut BatchIds<'_>,
     submission: &NewSubmission,
 ) -> Result<Stored, rusqlite::Error> {
-    if let Some(seq) = ids.find(transaction, &submission.submission_id)? {
+    if let Some(seq) = ids.find(&submission.submission_id)? {
         let (reference, received_at, sha256, format, channel) = transaction
             .prepare_cached(
-                "SELECT reference, received_at, content_sha256, answers_format, channel FROM submissions WHERE seq = ?1",
+                // The id checked again: an index that lies gives an error,
+                // never another submission's receipt.
+                "SELECT reference, received_at, content_sha256, answers_format, channel FROM submissions
+                 WHERE seq = ?1 AND submission_id = ?2",
             )?
-            .query_row([seq], |row| {
+            .query_row(params![seq, submission.submission_id], |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
@@ -1145,17 +1019,28 @@ mod tests {
         assert_eq!(answers, [r#"{"respuesta":"no"}"#, r#"{"respuesta":"si"}"#, r#"{"respuesta":"si"}"#]);
     }
 
+    /// How many ids the index beside the database at `path` holds.
+    fn filed(path: &Path) -> i64 {
+        let connection = Connection::open(ids::index_path(path)).unwrap();
+        connection.query_row("SELECT count(*) FROM submission_ids", [], |row| row.get(0)).unwrap()
+    }
+
+    fn rows(path: &Path) -> i64 {
+        open_read_only(path).unwrap().query_row("SELECT count(*) FROM submissions", [], |row| row.get(0)).unwrap()
+    }
+
+    /// Runs SQL on the index beside the database at `path`.
+    fn on_index(path: &Path, sql: &str) {
+        Connection::open(ids::index_path(path)).unwrap().execute_batch(sql).unwrap();
+    }
+
     /// Ids are known to the writer and to readers before they are filed
-    /// in `submission_ids`, after, and after a crash left some unfiled.
+    /// in the index, after, and after a crash lost the last filing.
     #[tokio::test]
     async fn every_stored_id_is_known_filed_or_not() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ids.sqlite");
         let manifest = StoredManifest { form_id: "f".into(), version: 1, sha256: "a".into(), body: manifest_body() };
-        let filed = |path: &Path| -> i64 {
-            let connection = open_read_only(path).unwrap();
-            connection.query_row("SELECT count(*) FROM submission_ids", [], |row| row.get(0)).unwrap()
-        };
         let (store, writer) = Store::open(&path, "IDS").unwrap();
         store.store_manifest(manifest).await.unwrap();
         let Stored::Created(first) = store.submit(submission("a", "x"), store.arriving()).await.unwrap() else {
@@ -1176,42 +1061,44 @@ mod tests {
         assert_eq!(filed(&path), 2);
 
         // As if the process had died before filing `b`.
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch(
-                "DELETE FROM submission_ids WHERE submission_id = 'b';
-                 UPDATE submission_ids_filed SET through = (SELECT seq FROM submissions WHERE submission_id = 'a');",
-            )
-            .unwrap();
+        on_index(
+            &path,
+            "DELETE FROM submission_ids WHERE submission_id = 'b';
+             UPDATE filed SET (through, through_id) = (SELECT seq, submission_id FROM submission_ids WHERE submission_id = 'a');",
+        );
         let (store, writer) = Store::open(&path, "IDS").unwrap();
         assert_eq!(filed(&path), 2, "filed again at the start");
         assert_eq!(store.submit(submission("a", "x"), store.arriving()).await.unwrap(), Stored::Existing(first));
         assert!(matches!(store.submit(submission("b", "x"), store.arriving()).await.unwrap(), Stored::Existing(_)));
         assert!(store.submission("b".into()).await.unwrap().is_some());
         tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
-        let connection = open_read_only(&path).unwrap();
-        let rows: i64 = connection.query_row("SELECT count(*) FROM submissions", [], |row| row.get(0)).unwrap();
-        assert_eq!(rows, 2, "every id stored once");
+        assert_eq!(rows(&path), 2, "every id stored once");
     }
 
-    /// Under load, ids are filed a chunk per batch while submissions go
-    /// on; every id stays known throughout, and a start after a filing cut
-    /// short files what is left without filing anything twice.
+    /// Under load, the filer files ids beside the writer while
+    /// submissions go on; every id stays known throughout. An index that
+    /// is missing, unreadable, behind, or of another database is brought
+    /// in line at the start, and nothing is ever stored twice.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn ids_are_filed_in_chunks_under_load_and_after_a_cut() {
+    async fn ids_are_filed_beside_the_writer_and_the_index_is_rebuilt_when_untrusted() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chunks.sqlite");
-        let (store, writer) = Store::open(&path, "CHK").unwrap();
+        let path = dir.path().join("filing.sqlite");
+        let (store, writer) = Store::open(&path, "FIL").unwrap();
         let manifest = StoredManifest { form_id: "f".into(), version: 1, sha256: "a".into(), body: manifest_body() };
         store.store_manifest(manifest).await.unwrap();
-        let total = FILE_IDS_AT + 3 * FILE_CHUNK;
+        let total = ids::FILE_IDS_AT + 3_000;
         let clients: Vec<_> = (0..32)
             .map(|client| {
                 let store = store.clone();
                 tokio::spawn(async move {
                     for n in (client..total).step_by(32) {
-                        let stored = store.submit(submission(&format!("id-{n:05}"), "x"), store.arriving()).await;
+                        let id = format!("id-{n:05}");
+                        let stored = store.submit(submission(&id, "x"), store.arriving()).await;
                         assert!(matches!(stored.unwrap(), Stored::Created(_)));
+                        if n % 97 == 0 {
+                            // Found at once, whether filed yet or not.
+                            assert!(store.submission(id).await.unwrap().is_some());
+                        }
                     }
                 })
             })
@@ -1219,34 +1106,59 @@ mod tests {
         for client in clients {
             client.await.unwrap();
         }
-        let count = |sql: &str| -> i64 { open_read_only(&path).unwrap().query_row(sql, [], |row| row.get(0)).unwrap() };
-        let filed = count("SELECT count(*) FROM submission_ids");
-        let unfiled = store.recent.lock().unwrap().len() as i64;
-        assert!(filed > 0, "a filing began once {FILE_IDS_AT} ids had gathered");
-        assert_eq!(filed + unfiled, total as i64, "every id is filed or in memory, once");
+        // The filer was woken once enough ids gathered; it files them on its
+        // own time. Every id is then filed or in memory, exactly once.
+        let mut settled = false;
+        for _ in 0..400 {
+            let (unfiled, filed) = (store.recent.len() as i64, filed(&path));
+            if filed > 0 && unfiled + filed == total as i64 {
+                settled = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(settled, "a filing of {} ids completed, leaving {} in memory", filed(&path), store.recent.len());
         for n in [0, total / 2, total - 1] {
             let id = format!("id-{n:05}");
             assert!(store.submission(id.clone()).await.unwrap().is_some(), "{id} is found");
             assert!(matches!(store.submit(submission(&id, "x"), store.arriving()).await.unwrap(), Stored::Existing(_)));
         }
         tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
-        assert_eq!(count("SELECT count(*) FROM submission_ids"), total as i64);
+        assert_eq!(filed(&path), total as i64);
 
-        // A filing cut short: some ids after the last complete filing are
-        // filed, others not.
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch(
-                "DELETE FROM submission_ids WHERE seq > 1000 AND seq % 3 = 0;
-                 UPDATE submission_ids_filed SET through = 1000;",
-            )
-            .unwrap();
-        let (store, writer) = Store::open(&path, "CHK").unwrap();
-        assert_eq!(count("SELECT count(*) FROM submission_ids"), total as i64, "filed again at the start");
-        let retry = store.submit(submission("id-02999", "x"), store.arriving()).await.unwrap();
-        assert!(matches!(retry, Stored::Existing(_)));
-        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
-        assert_eq!(count("SELECT count(*) FROM submissions"), total as i64, "nothing stored twice");
+        let index = ids::index_path(&path);
+        let untrusted: [(&str, &dyn Fn()); 4] = [
+            ("a filing lost in a crash", &|| {
+                on_index(
+                    &path,
+                    "DELETE FROM submission_ids WHERE seq > 1000;
+                     UPDATE filed SET (through, through_id) = (SELECT seq, submission_id FROM submission_ids WHERE seq = 1000);",
+                )
+            }),
+            ("an index of another database", &|| {
+                on_index(
+                    &path,
+                    "DELETE FROM submission_ids WHERE seq % 3 = 0; UPDATE filed SET through_id = 'elsewhere';",
+                )
+            }),
+            ("a missing index", &|| {
+                std::fs::remove_file(&index).unwrap();
+            }),
+            ("an unreadable index", &|| {
+                std::fs::write(&index, b"not an index at all, and longer than a header of one").unwrap();
+            }),
+        ];
+        for (case, damage) in untrusted {
+            damage();
+            let (store, writer) = Store::open(&path, "FIL").unwrap();
+            assert_eq!(filed(&path), total as i64, "{case}: every id filed at the start");
+            assert!(store.recent.is_empty(), "{case}");
+            let retry = store.submit(submission("id-02999", "x"), store.arriving()).await.unwrap();
+            assert!(matches!(retry, Stored::Existing(_)), "{case}: {retry:?}");
+            assert!(store.submission(format!("id-{:05}", total - 1)).await.unwrap().is_some(), "{case}");
+            tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+        }
+        assert_eq!(rows(&path), total as i64, "nothing stored twice");
     }
 
     #[test]
