@@ -7,6 +7,8 @@
 //! version; 422 with every field error; 400 for a malformed body; 413 when
 //! too large; 415 for another content type.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
@@ -137,7 +139,7 @@ fn submission_hash(body: &SubmissionBody<'_>, answers: &[u8]) -> String {
 }
 
 /// `POST /api/v1/submissions`.
-pub async fn submit_json(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+pub async fn submit_json(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
     // The request taken whole: the `HeaderMap` extractor would copy the
     // headers of every submission.
     let (parts, body) = request.into_parts();
@@ -255,7 +257,7 @@ fn receipt_json<'a>(reference: &'a str, received_at: &'a str, submission_id: &'a
 }
 
 /// `GET /api/v1/forms`: the forms and versions accepted now.
-pub async fn forms(State(state): State<AppState>) -> Json<serde_json::Value> {
+pub async fn forms(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let mut forms: Vec<serde_json::Value> = Vec::new();
     let all = state.registry.all();
     let mut index = 0;

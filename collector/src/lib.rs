@@ -58,8 +58,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
 }
 
-/// What every request handler shares.
-#[derive(Clone)]
+/// What every request handler shares (behind one `Arc`: a request then
+/// clones one pointer, not each of these).
 pub struct AppState {
     /// Storage.
     pub store: Store,
@@ -71,25 +71,13 @@ pub struct AppState {
 
 /// The security headers of every response. The pages carry no inline script
 /// or style, so the policy can forbid both.
-fn security_headers<S>(router: Router<S>) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let headers: [(HeaderName, &'static str); 6] = [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-        ),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
-        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
-    ];
-    headers.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)))
-    })
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), interest-cohort=()";
+
+/// A response header set on every response that does not set it itself.
+fn always(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 /// The collector's routes and layers.
@@ -111,17 +99,23 @@ pub fn app(state: AppState) -> Router {
             .allow_methods([Method::POST, Method::GET])
             .allow_headers([header::CONTENT_TYPE])
     };
-    let router = api
-        .fallback(pages::static_file)
-        .with_state(state)
+    // One stack of layers, applied once: each `Router::layer` call boxes the
+    // routes again, and every request then clones and polls every box.
+    let layers = tower::ServiceBuilder::new()
+        .layer(always(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(always(header::REFERRER_POLICY, "no-referrer"))
+        .layer(always(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(always(HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY))
+        .layer(always(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
+        .layer(TraceLayer::new_for_http())
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(cors)
         // Bodies are read by the handlers themselves, with the configured
         // limit, so that an oversized body gets our 413 answer.
-        .layer(DefaultBodyLimit::disable())
-        .layer(cors)
-        .layer(CompressionLayer::new().gzip(true))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
-        .layer(TraceLayer::new_for_http());
-    security_headers(router)
+        .layer(DefaultBodyLimit::disable());
+    api.fallback(pages::static_file).with_state(Arc::new(state)).layer(layers)
 }
 
 /// Opens the database, loads the forms, starts watching the site, listens,

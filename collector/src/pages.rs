@@ -6,6 +6,8 @@
 //! 422 with a page whose error summary links to each field on the form and
 //! tells the officer that going back keeps their answers.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -200,7 +202,7 @@ pub fn parse_fields(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
 
 /// `POST /submit/<id>/<version>`: a form posted by a page without JavaScript.
 pub async fn submit_page(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     UrlPath((form_id, version)): UrlPath<(String, String)>,
     headers: HeaderMap,
     body: Body,
@@ -283,7 +285,7 @@ pub async fn submit_page(
 }
 
 /// `GET /receipt/<submission_id>`: the reference of a stored case.
-pub async fn receipt(State(state): State<AppState>, UrlPath(submission_id): UrlPath<String>) -> Response {
+pub async fn receipt(State(state): State<Arc<AppState>>, UrlPath(submission_id): UrlPath<String>) -> Response {
     let lookup = match uuid::Uuid::parse_str(&submission_id) {
         Ok(id) => state.store.submission(id.hyphenated().to_string()).await,
         Err(_) => Ok(None),
@@ -315,7 +317,7 @@ pub async fn receipt(State(state): State<AppState>, UrlPath(submission_id): UrlP
 
 /// Serves the built site: hashed assets are cached for a year, everything
 /// else is revalidated. Hidden files are not served.
-pub async fn static_file(State(state): State<AppState>, request: Request) -> Response {
+pub async fn static_file(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     // Judge the path as the file server will read it: decoded (`%2e` is a
     // dot, `%2F` a slash). Hidden files and folders are never served.

@@ -338,6 +338,41 @@ fn the_json_api_answers_every_status_of_the_contract() {
     assert_eq!(collector.get("/healthz").status, 200);
 }
 
+/// Every answer, whatever produced it (the site, the API, an error, the
+/// fallback for unknown paths), carries the security headers.
+#[test]
+fn every_answer_carries_the_security_headers() {
+    let place = Workplace::real_forms();
+    let collector = Collector::start(place.options("HDR"));
+    let expected = [
+        ("content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self'"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("permissions-policy", "camera=()"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ];
+    let replies = [
+        ("a page", collector.get("/")),
+        ("the forms", collector.get("/api/v1/forms")),
+        ("the health check", collector.get("/healthz")),
+        ("a stored submission", collector.submit(&submission(&case()))),
+        ("a malformed body", collector.post("/api/v1/submissions", Some("application/json"), b"{")),
+        ("an unknown path", collector.get("/no/such/file.html")),
+    ];
+    for (what, reply) in &replies {
+        assert!(reply.status < 500, "{what}: {}", reply.status);
+        for (name, start) in expected {
+            let value = reply.header(name).unwrap_or_default();
+            assert!(value.starts_with(start), "{what}: `{name}` is `{value}`, expected `{start}...`");
+        }
+    }
+    let csp = replies[0].1.header("content-security-policy").unwrap_or_default();
+    for directive in ["img-src 'self' data:; connect-src 'self'", "frame-ancestors 'none'", "object-src 'none'"] {
+        assert!(csp.contains(directive), "the policy has `{directive}`: {csp}");
+    }
+}
+
 /// `value` as JSON text with every object's keys in reverse order.
 fn reversed_keys(value: &Value) -> String {
     match value {
