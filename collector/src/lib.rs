@@ -31,6 +31,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -75,6 +76,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), interest-cohort=()";
 
+/// Bodies smaller than this go out as they are. Browsers ask for
+/// compression on every request, and a receipt (~120 bytes) gzipped is
+/// no smaller, costs a compressor's state, and goes out chunked; under a
+/// TCP segment's worth, compression saves no packet.
+const COMPRESS_ABOVE: u16 = 1024;
+
 /// A response header set on every response that does not set it itself.
 fn always(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
@@ -110,7 +117,11 @@ pub fn app(state: AppState) -> Router {
         .layer(always(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
-        .layer(CompressionLayer::new().gzip(true))
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE))),
+        )
         .layer(cors)
         // Bodies are read by the handlers themselves, with the configured
         // limit, so that an oversized body gets our 413 answer.

@@ -373,6 +373,26 @@ fn every_answer_carries_the_security_headers() {
     }
 }
 
+/// Browsers ask for compression on every request: the site's pages come
+/// back gzipped, a receipt (smaller than a packet) as it is, with its length.
+#[test]
+fn only_what_compression_pays_for_is_compressed() {
+    let place = Workplace::real_forms();
+    let collector = Collector::start(place.options("GZ"));
+    let browser = [("accept-encoding", "gzip, deflate, br, zstd")];
+    let page = collector.request("GET", "/es/caso-ddhh/", &browser, b"");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("content-encoding"), Some("gzip"), "the form page is gzipped");
+    let body = serde_json::to_vec(&submission(&case())).expect("JSON");
+    let headers = [browser[0], ("content-type", "application/json")];
+    let receipt = collector.request("POST", "/api/v1/submissions", &headers, &body);
+    assert_eq!(receipt.status, 201, "{}", receipt.text());
+    assert_eq!(receipt.header("content-encoding"), None, "a receipt goes as it is");
+    let length: usize = receipt.header("content-length").and_then(|l| l.parse().ok()).expect("a length");
+    assert!(length < 1024, "a receipt of {length} bytes");
+    assert!(receipt.json()["reference"].is_string(), "{}", receipt.text());
+}
+
 /// `value` as JSON text with every object's keys in reverse order.
 fn reversed_keys(value: &Value) -> String {
     match value {
