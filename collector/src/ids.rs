@@ -79,10 +79,6 @@ struct Recent {
     gathering: IdMap,
     /// Being filed; kept until that filing is committed.
     filing: Arc<IdMap>,
-    /// A filed map, left for the writer to free: the allocator reuses
-    /// memory best on the thread that allocated it (freed on the filer's
-    /// thread, the collector's memory grew with every filing).
-    spent: Option<Arc<IdMap>>,
 }
 
 impl RecentIds {
@@ -103,11 +99,7 @@ impl RecentIds {
     pub fn add(&self, ids: impl IntoIterator<Item = (String, i64)>) -> Result<bool, StoreError> {
         let mut recent = self.lock()?;
         recent.gathering.extend(ids);
-        let enough = recent.gathering.len() >= FILE_IDS_AT;
-        let spent = recent.spent.take();
-        drop(recent);
-        drop(spent);
-        Ok(enough)
+        Ok(recent.gathering.len() >= FILE_IDS_AT)
     }
 
     /// How many ids are not filed yet.
@@ -135,8 +127,7 @@ impl RecentIds {
 
     /// Forgets the ids of a committed filing.
     fn filed(&self) -> Result<(), StoreError> {
-        let mut recent = self.lock()?;
-        recent.spent = Some(std::mem::take(&mut recent.filing));
+        self.lock()?.filing = Arc::default();
         Ok(())
     }
 }
@@ -278,13 +269,9 @@ fn filer_loop(mut connection: Connection, recent: &RecentIds, stop: &AtomicBool)
         let stopping = stop.load(Ordering::Acquire);
         let started = std::time::Instant::now();
         match recent.to_file(stopping) {
-            Ok(Some(ids)) => match file(&mut connection, &ids).and_then(|()| {
-                let count = ids.len();
-                drop(ids);
-                recent.filed().map(|()| count)
-            }) {
-                Ok(count) => tracing::debug!(
-                    filed = count,
+            Ok(Some(ids)) => match file(&mut connection, &ids).and_then(|()| recent.filed()) {
+                Ok(()) => tracing::debug!(
+                    filed = ids.len(),
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "filed submission ids"
                 ),
