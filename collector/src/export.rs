@@ -213,10 +213,10 @@ pub fn export(options: &Options) -> anyhow::Result<Summary> {
             None => bail!("the database has no form `{}`", options.form),
         }
     }
-    if let Some(lang) = &options.labels {
-        if !manifests.values().any(|m| m.languages.contains(lang)) {
-            bail!("the form has no texts in `{lang}`");
-        }
+    if let Some(lang) = &options.labels
+        && !manifests.values().any(|m| m.languages.contains(lang))
+    {
+        bail!("the form has no texts in `{lang}`");
     }
     let pii: HashSet<String> = if options.deidentified {
         manifests.values().flat_map(|m| m.questions().filter(|(_, q)| q.pii).map(|(_, q)| q.path.clone())).collect()

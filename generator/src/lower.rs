@@ -668,19 +668,19 @@ pub(crate) fn form(
             .map(|p| {
                 let parent = &raw.sections[p];
                 let mut chain = Vec::new();
-                if parent.repeat.is_some() {
-                    if let Some(id) = &parent.id {
-                        chain.push(id.value.clone());
-                    }
+                if parent.repeat.is_some()
+                    && let Some(id) = &parent.id
+                {
+                    chain.push(id.value.clone());
                 }
                 chain
             })
             .unwrap_or_default();
         let container = repeats.clone();
-        if section.repeat.is_some() {
-            if let Some(id) = &section.id {
-                repeats.push(id.value.clone());
-            }
+        if section.repeat.is_some()
+            && let Some(id) = &section.id
+        {
+            repeats.push(id.value.clone());
         }
         if let Some(id) = &section.id {
             if claim_id(&mut lower, id, "section") {
@@ -861,15 +861,15 @@ pub(crate) fn form(
                 (Some(min), Some(Some(max))) => (min, Some(max)),
                 _ => return None,
             };
-            if let (Some(max), Some(raw_max)) = (max, &r.max) {
-                if max < min {
-                    lower.error(
-                        "invalid-repeat",
-                        raw_max.span.clone(),
-                        format!("`max` ({max}) is less than `min` ({min})"),
-                    );
-                    return None;
-                }
+            if let (Some(max), Some(raw_max)) = (max, &r.max)
+                && max < min
+            {
+                lower.error(
+                    "invalid-repeat",
+                    raw_max.span.clone(),
+                    format!("`max` ({max}) is less than `min` ({min})"),
+                );
+                return None;
             }
             Some(Repeat { min, max })
         });
@@ -1122,10 +1122,11 @@ fn question(
     let hint = lower.optional_text(raw.hint.as_ref(), "hint");
     let help = lower.optional_text(raw.help.as_ref(), "help");
     let constraint_message = lower.optional_text(raw.constraint_message.as_ref(), "constraint message");
-    if raw.constraint_message.is_some() && raw.constraint.is_none() {
-        if let Some(text) = &raw.constraint_message {
-            lower.warning("unused-key", text.span.clone(), "`constraint_message` has no `constraint` to explain");
-        }
+    if raw.constraint_message.is_some()
+        && raw.constraint.is_none()
+        && let Some(text) = &raw.constraint_message
+    {
+        lower.warning("unused-key", text.span.clone(), "`constraint_message` has no `constraint` to explain");
     }
 
     let repeats = &entry.repeats;
@@ -1174,28 +1175,27 @@ fn question(
             lower.error("invalid-value", filter.span.clone(), "`choice_filter` is empty");
         }
         for (attribute, target) in &filter.value {
-            if let Some(list_def) = list_def {
-                if !list_def.choices.iter().any(|c| c.attributes.contains_key(&attribute.value)) {
-                    let attrs: BTreeMap<&str, ()> =
-                        list_def.choices.iter().flat_map(|c| c.attributes.keys().map(|k| (k.as_str(), ()))).collect();
-                    let help = did_you_mean(&attribute.value, attrs.keys().copied()).or_else(|| {
-                        (!attrs.is_empty()).then(|| {
-                            format!("its choices have: {}", attrs.keys().copied().collect::<Vec<_>>().join(", "))
-                        })
-                    });
-                    lower
-                        .error(
-                            "unknown-reference",
-                            attribute.span.clone(),
-                            format!(
-                                "no choice of `{}` has the attribute `{}`",
-                                list.as_deref().unwrap_or(""),
-                                attribute.value
-                            ),
-                        )
-                        .help = help;
-                    continue;
-                }
+            if let Some(list_def) = list_def
+                && !list_def.choices.iter().any(|c| c.attributes.contains_key(&attribute.value))
+            {
+                let attrs: BTreeMap<&str, ()> =
+                    list_def.choices.iter().flat_map(|c| c.attributes.keys().map(|k| (k.as_str(), ()))).collect();
+                let help = did_you_mean(&attribute.value, attrs.keys().copied()).or_else(|| {
+                    (!attrs.is_empty())
+                        .then(|| format!("its choices have: {}", attrs.keys().copied().collect::<Vec<_>>().join(", ")))
+                });
+                lower
+                    .error(
+                        "unknown-reference",
+                        attribute.span.clone(),
+                        format!(
+                            "no choice of `{}` has the attribute `{}`",
+                            list.as_deref().unwrap_or(""),
+                            attribute.value
+                        ),
+                    )
+                    .help = help;
+                continue;
             }
             match env.lookup(&target.value) {
                 Some(Symbol { kind: SymbolKind::Value(typed), path, repeats: target_repeats })

@@ -315,15 +315,15 @@ pub fn write(out: &Path, outputs: &Outputs) -> Result<BuildSummary, BuildError> 
             continue;
         }
         let path = out.join(relative);
-        if let Ok(existing) = std::fs::read(&path) {
-            if existing != *bytes {
-                let manifest: Option<crate::manifest::Manifest> = serde_json::from_slice(bytes).ok();
-                return Err(BuildError::Published {
-                    id: manifest.as_ref().map(|m| m.id.clone()).unwrap_or_default(),
-                    version: manifest.map_or(0, |m| m.version),
-                    path,
-                });
-            }
+        if let Ok(existing) = std::fs::read(&path)
+            && existing != *bytes
+        {
+            let manifest: Option<crate::manifest::Manifest> = serde_json::from_slice(bytes).ok();
+            return Err(BuildError::Published {
+                id: manifest.as_ref().map(|m| m.id.clone()).unwrap_or_default(),
+                version: manifest.map_or(0, |m| m.version),
+                path,
+            });
         }
     }
     // Assets and pages first, manifests last: when the collector sees a new

@@ -666,10 +666,10 @@ fn calculations_read(manifest: &Manifest) -> BTreeSet<&str> {
     }
     let mut read = BTreeSet::new();
     while let Some(path) = wanted.pop() {
-        if let Some(q) = calculations.get(path) {
-            if read.insert(path) {
-                wanted.extend([&q.relevant, &q.calculation].into_iter().flatten().flat_map(Expr::references));
-            }
+        if let Some(q) = calculations.get(path)
+            && read.insert(path)
+        {
+            wanted.extend([&q.relevant, &q.calculation].into_iter().flatten().flat_map(Expr::references));
         }
     }
     read
