@@ -41,6 +41,10 @@ use crate::store::StoreError;
 /// submissions at full load, 1–2 MB (twice that while a filing runs).
 pub const FILE_IDS_AT: usize = 16_384;
 
+/// How long a connection to the index waits for another's lock (the
+/// filer's checkpoints, a reader's snapshot) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How often the filer looks at the gathered ids without being woken.
 const FILER_IDLE: Duration = Duration::from_secs(1);
 
@@ -147,6 +151,7 @@ pub fn open(database: &Path) -> Result<(Arc<RecentIds>, Connection, Filer), Stor
         }
     };
     let lookups = Connection::open(&path)?;
+    lookups.busy_timeout(BUSY_TIMEOUT)?;
     let recent = Arc::new(RecentIds::default());
     let stop = Arc::new(AtomicBool::new(false));
     let thread = {
@@ -167,7 +172,7 @@ fn remove_index(path: &Path) -> Result<(), StoreError> {
         match std::fs::remove_file(&name) {
             Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(StoreError::Folder(PathBuf::from(name), error)),
+            Err(error) => return Err(StoreError::File(PathBuf::from(name), error)),
         }
     }
     Ok(())
@@ -175,6 +180,7 @@ fn remove_index(path: &Path) -> Result<(), StoreError> {
 
 fn open_index(path: &Path, database: &Path) -> Result<Connection, StoreError> {
     let mut connection = Connection::open(path)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     Migrations::from_slice(MIGRATIONS).to_latest(&mut connection)?;
@@ -193,7 +199,7 @@ fn open_index(path: &Path, database: &Path) -> Result<Connection, StoreError> {
 /// after rebuilding it if it notes a submission the database does not
 /// hold. An id already filed for another submission is an error.
 fn catch_up(connection: &mut Connection, database: &Path) -> Result<usize, StoreError> {
-    let database = database.to_str().ok_or_else(|| StoreError::Corrupt("the database path is not UTF-8".into()))?;
+    let database = database.to_str().ok_or_else(|| StoreError::NotUtf8(database.to_owned()))?;
     connection.execute("ATTACH DATABASE ?1 AS store", [database])?;
     let transaction = connection.transaction()?;
     let (through, through_id): (i64, Option<String>) =
@@ -236,7 +242,7 @@ pub fn filed_seq(lookups: &Connection, submission_id: &str) -> Result<Option<i64
 /// Attaches the index to a reader's connection as `ids`.
 pub fn attach(connection: &Connection, database: &Path) -> Result<(), StoreError> {
     let path = index_path(database);
-    let path = path.to_str().ok_or_else(|| StoreError::Corrupt("the database path is not UTF-8".into()))?;
+    let path = path.to_str().ok_or_else(|| StoreError::NotUtf8(database.to_owned()))?;
     connection.execute("ATTACH DATABASE ?1 AS ids", [path])?;
     Ok(())
 }

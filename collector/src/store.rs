@@ -171,6 +171,9 @@ pub enum StoreError {
     /// The folder of the database could not be created.
     #[error("cannot create the database folder `{0}`")]
     Folder(PathBuf, #[source] std::io::Error),
+    /// A file of the database could not be opened, locked or removed.
+    #[error("cannot use `{0}`")]
+    File(PathBuf, #[source] std::io::Error),
     /// The writer thread has stopped (shutting down, or it failed).
     #[error("the database writer has stopped")]
     WriterGone,
@@ -180,6 +183,13 @@ pub enum StoreError {
     /// Stored answers could not be decoded.
     #[error("stored answers cannot be read: {0}")]
     Corrupt(String),
+    /// Another process holds the database: two collectors on one file
+    /// would each take ids the other stored for new.
+    #[error("`{0}` is in use by another collector; run one per database")]
+    InUse(PathBuf),
+    /// The database's path cannot be given to SQLite as text.
+    #[error("the database path `{0}` is not UTF-8")]
+    NotUtf8(PathBuf),
 }
 
 /// A validated submission, ready to be stored.
@@ -330,6 +340,19 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
 /// See `open_writer`.
 const WAL_PAGES_BEFORE_RESTART: i64 = 4096;
 
+/// Takes an exclusive lock on the database file for as long as the
+/// returned file is open (`flock`, which SQLite's own `fcntl` locks do not
+/// see). Idempotency rests on one writer knowing every id it stored: a
+/// second collector on the same file is refused at its start.
+fn hold(path: &Path) -> Result<std::fs::File, StoreError> {
+    let file = std::fs::File::open(path).map_err(|e| StoreError::File(path.to_owned(), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(path.to_owned())),
+        Err(std::fs::TryLockError::Error(error)) => Err(StoreError::File(path.to_owned(), error)),
+    }
+}
+
 /// How soon the checkpoint thread looks again after copying frames (the
 /// writer is busy: keep up with it), and after finding nothing new.
 const CHECKPOINT_BUSY: Duration = Duration::from_millis(30);
@@ -408,6 +431,8 @@ pub struct Writer {
     filer: Filer,
     checkpointer: JoinHandle<()>,
     stop_checkpoints: Arc<AtomicBool>,
+    /// The database file, locked ([`hold`]) until the writer has stopped.
+    _held: std::fs::File,
 }
 
 impl Writer {
@@ -435,6 +460,7 @@ impl Store {
     /// the writer thread.
     pub fn open(path: &Path, prefix: &str) -> Result<(Self, Writer), StoreError> {
         let connection = open_writer(path)?;
+        let held = hold(path)?;
         let (recent, lookups, filer) = ids::open(path)?;
         let ids = Ids { recent: Arc::clone(&recent), lookups, filer: filer.waker() };
         let (jobs, receiver) = mpsc::channel(MAX_BATCH * 2);
@@ -460,7 +486,7 @@ impl Store {
             arriving,
             recent,
         };
-        Ok((store, Writer { thread, jobs, filer, checkpointer, stop_checkpoints }))
+        Ok((store, Writer { thread, jobs, filer, checkpointer, stop_checkpoints, _held: held }))
     }
 
     /// Announces a submission that is being read and validated, so that a
@@ -505,10 +531,10 @@ impl Store {
                 }
             };
             let result = work(&connection);
-            if let Ok(mut pool) = readers.lock() {
-                if pool.len() < 8 {
-                    pool.push(connection);
-                }
+            if let Ok(mut pool) = readers.lock()
+                && pool.len() < 8
+            {
+                pool.push(connection);
             }
             result
         })
@@ -1159,6 +1185,20 @@ mod tests {
             tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
         }
         assert_eq!(rows(&path), total as i64, "nothing stored twice");
+    }
+
+    /// One collector per database: a second is refused while the first
+    /// runs, and starts once it has stopped.
+    #[tokio::test]
+    async fn a_second_collector_on_the_same_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one.sqlite");
+        let (_store, writer) = Store::open(&path, "ONE").unwrap();
+        let second = Store::open(&path, "TWO");
+        assert!(matches!(second, Err(StoreError::InUse(ref held)) if held == &path), "{:?}", second.err());
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
+        let (_store, writer) = Store::open(&path, "TWO").unwrap();
+        tokio::task::spawn_blocking(move || writer.join()).await.unwrap();
     }
 
     #[test]
