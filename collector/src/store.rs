@@ -313,12 +313,9 @@ fn configure(connection: &Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
-/// Opens (creating if needed) and migrates the database, returning the
+/// Opens and migrates the database ([`hold`] created it), returning the
 /// writer connection.
 fn open_writer(path: &Path) -> Result<Connection, StoreError> {
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder).map_err(|e| StoreError::Folder(folder.to_owned(), e))?;
-    }
     let mut connection = Connection::open(path)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
@@ -340,12 +337,23 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
 /// See `open_writer`.
 const WAL_PAGES_BEFORE_RESTART: i64 = 4096;
 
-/// Takes an exclusive lock on the database file for as long as the
-/// returned file is open (`flock`, which SQLite's own `fcntl` locks do not
-/// see). Idempotency rests on one writer knowing every id it stored: a
+/// Takes an exclusive lock on the database file (creating it and its
+/// folder) for as long as the returned file is open (`flock`, which
+/// SQLite's own `fcntl` locks do not see), before anything migrates or
+/// writes. Idempotency rests on one writer knowing every id it stored: a
 /// second collector on the same file is refused at its start.
 fn hold(path: &Path) -> Result<std::fs::File, StoreError> {
-    let file = std::fs::File::open(path).map_err(|e| StoreError::File(path.to_owned(), e))?;
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(|e| StoreError::Folder(folder.to_owned(), e))?;
+    }
+    // An empty file is a new database to SQLite.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| StoreError::File(path.to_owned(), e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(path.to_owned())),
@@ -459,8 +467,8 @@ impl Store {
     /// Opens the database at `path` (creating it and its folder) and starts
     /// the writer thread.
     pub fn open(path: &Path, prefix: &str) -> Result<(Self, Writer), StoreError> {
-        let connection = open_writer(path)?;
         let held = hold(path)?;
+        let connection = open_writer(path)?;
         let (recent, lookups, filer) = ids::open(path)?;
         let ids = Ids { recent: Arc::clone(&recent), lookups, filer: filer.waker() };
         let (jobs, receiver) = mpsc::channel(MAX_BATCH * 2);
