@@ -259,7 +259,8 @@ fn sqlite_ceiling(answers: &[u8], count: usize) -> anyhow::Result<f64> {
     let connection = rusqlite::Connection::open(dir.path().join("ceiling.sqlite"))?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
-    // The collector's tables; ids filed in bulk every 16,000 rows into an
+    // The collector's tables; ids filed in bulk once as many have gathered
+    // as make the collector file them (checked after each 1,000 rows), into an
     // index in a file of its own, as it does (there on a thread of its own).
     connection.execute_batch(
         "CREATE TABLE submissions (
@@ -300,7 +301,7 @@ fn sqlite_ceiling(answers: &[u8], count: usize) -> anyhow::Result<f64> {
             }
         }
         transaction.commit()?;
-        if unfiled.len() >= 16_000 {
+        if unfiled.len() >= collector::ids::FILE_IDS_AT {
             unfiled.sort_unstable();
             let filing = index.transaction()?;
             {

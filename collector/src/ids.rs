@@ -207,7 +207,7 @@ fn catch_up(connection: &mut Connection, database: &Path) -> Result<usize, Store
     let holds: Option<String> = transaction
         .query_row("SELECT submission_id FROM store.submissions WHERE seq = ?1", [through], |row| row.get(0))
         .optional()?;
-    let from = if through == 0 || (holds.is_some() && holds == through_id) {
+    let from = if through == 0 || (through_id.is_some() && holds == through_id) {
         through
     } else {
         tracing::warn!(through, "the id index does not match the database; rebuilding it");
