@@ -30,11 +30,7 @@ fn main() -> anyhow::Result<()> {
     let case_path = args.next().context("usage: handler SITE CASE [SECONDS]")?;
     let seconds: u64 = args.next().map_or(Ok(5), |n| n.parse())?;
     let case: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case_path)?)?;
-    let template = serde_json::json!({
-        "submission_id": "00000000-0000-0000-0000-000000000000", "form": "caso-ddhh", "version": 1, "lang": "es",
-        "completed_at": "2026-11-20T12:00:00-06:00", "answers": case,
-    })
-    .to_string();
+    let template = constancia_bench::submission_template(&case);
     let (before, after) = template.split_once("00000000-0000-0000-0000-000000000000").context("placeholder")?;
     let (before, after) = (Arc::new(before.to_owned()), Arc::new(after.to_owned()));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -340,15 +340,7 @@ fn main() -> anyhow::Result<()> {
         // around a placeholder; each request only splices in a fresh id, so
         // the generator spends its CPU on HTTP, not on JSON, and leaves the
         // rest to the collector being measured.
-        let template = serde_json::json!({
-            "submission_id": "00000000-0000-0000-0000-000000000000",
-            "form": "caso-ddhh",
-            "version": 1,
-            "lang": "es",
-            "completed_at": "2026-11-20T12:00:00-06:00",
-            "answers": case,
-        })
-        .to_string();
+        let template = constancia_bench::submission_template(&case);
         let (before, after) = template.split_once("00000000-0000-0000-0000-000000000000").context("placeholder")?;
         let (before, after) = (before.to_owned(), after.to_owned());
         let head = format!(

@@ -15,13 +15,16 @@ use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use constancia::validate::{FieldError, Input, validate};
+use constancia::validate::{AnswersSeed, FieldError, Input, ReadAnswers, validate, validate_read};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::json;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::registry::{FormRef, Registry};
 use crate::store::{NewSubmission, Stored};
 
 /// Reads a body up to `limit` bytes: 413 beyond.
@@ -60,18 +63,135 @@ pub fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), A
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubmissionBody<'a> {
+/// A JSON submission's members but its answers. Read in one pass: when `form`, `version`
+/// and `lang` come before `answers`, as the pages send them, the answers are
+/// read into the form's answer tree on the way, so the request is read only
+/// once; otherwise (or for a form or language not accepted here) they are
+/// kept as text and read after.
+struct SubmissionBody {
     submission_id: String,
     form: String,
     version: u32,
     lang: String,
-    /// Kept as text: validation reads it in one pass, guided by the form.
+    completed_at: Option<String>,
+}
+
+enum Answers<'a> {
+    /// Read on the way against this form version.
+    Read(FormRef, ReadAnswers),
+    /// As sent.
+    Text(&'a RawValue),
+}
+
+/// The members a submission may have; any other is refused.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Member {
+    SubmissionId,
+    Form,
+    Version,
+    Lang,
+    Answers,
+    CompletedAt,
+}
+
+/// Reads a [`SubmissionBody`], looking its form up in `registry` once the
+/// members that name it are known.
+struct BodySeed<'r> {
+    registry: &'r Registry,
+}
+
+impl<'de> DeserializeSeed<'de> for BodySeed<'_> {
+    type Value = (SubmissionBody, Answers<'de>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+/// Takes a member's value, refusing a member given twice.
+fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+    slot: &mut Option<T>,
+    map: &mut A,
+    name: &'static str,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for BodySeed<'_> {
+    type Value = (SubmissionBody, Answers<'de>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a submission object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut submission_id, mut form, mut lang): (Option<String>, Option<String>, Option<String>) =
+            (None, None, None);
+        let (mut version, mut completed_at): (Option<u32>, Option<Option<String>>) = (None, None);
+        let mut answers = None;
+        while let Some(member) = map.next_key::<Member>()? {
+            match member {
+                Member::SubmissionId => once(&mut submission_id, &mut map, "submission_id")?,
+                Member::Form => once(&mut form, &mut map, "form")?,
+                Member::Version => once(&mut version, &mut map, "version")?,
+                Member::Lang => once(&mut lang, &mut map, "lang")?,
+                Member::CompletedAt => once(&mut completed_at, &mut map, "completed_at")?,
+                Member::Answers => {
+                    if answers.is_some() {
+                        return Err(de::Error::duplicate_field("answers"));
+                    }
+                    let accepted = match (&form, version, &lang) {
+                        (Some(form), Some(version), Some(lang)) => self
+                            .registry
+                            .get(form, version)
+                            .filter(|accepted| accepted.manifest.languages.contains(lang))
+                            .map(|accepted| (accepted, lang.as_str())),
+                        _ => None,
+                    };
+                    answers = Some(match accepted {
+                        Some((accepted, lang)) => {
+                            let read = map.next_value_seed(AnswersSeed { form: accepted.form(), lang })?;
+                            Answers::Read(accepted, read)
+                        }
+                        None => Answers::Text(map.next_value()?),
+                    });
+                }
+            }
+        }
+        let body = SubmissionBody {
+            submission_id: submission_id.ok_or_else(|| de::Error::missing_field("submission_id"))?,
+            form: form.ok_or_else(|| de::Error::missing_field("form"))?,
+            version: version.ok_or_else(|| de::Error::missing_field("version"))?,
+            lang: lang.ok_or_else(|| de::Error::missing_field("lang"))?,
+            completed_at: completed_at.flatten(),
+        };
+        Ok((body, answers.ok_or_else(|| de::Error::missing_field("answers"))?))
+    }
+}
+
+/// The submission as earlier releases read it, for the hash they stored.
+#[derive(Deserialize)]
+struct EarlierBody<'a> {
+    form: String,
+    version: u32,
+    lang: String,
     #[serde(borrow)]
-    answers: &'a serde_json::value::RawValue,
+    answers: &'a RawValue,
     #[serde(default)]
     completed_at: Option<String>,
+}
+
+/// The request hash that releases before one-pass reading stored: over the
+/// form, version, language, completion time and the answers' text as sent.
+fn earlier_request_hash(bytes: &[u8]) -> Option<String> {
+    let body: EarlierBody = serde_json::from_slice(bytes).ok()?;
+    let fields = (&body.form, body.version, &body.lang, &body.completed_at);
+    Some(hash_of(fields, body.answers.get().as_bytes()))
 }
 
 /// The current time, RFC 3339 in UTC to the millisecond.
@@ -129,9 +249,12 @@ impl std::io::Write for HashWriter {
 
 /// SHA-256 of a submission's form, version, language, completion time and
 /// the given bytes of its answers.
-fn submission_hash(body: &SubmissionBody<'_>, answers: &[u8]) -> String {
+fn submission_hash(body: &SubmissionBody, answers: &[u8]) -> String {
+    hash_of((&body.form, body.version, &body.lang, &body.completed_at), answers)
+}
+
+fn hash_of(fields: (&String, u32, &String, &Option<String>), answers: &[u8]) -> String {
     let mut writer = HashWriter(Sha256::new());
-    let fields = (&body.form, body.version, &body.lang, &body.completed_at);
     // Writing into a hash cannot fail.
     let _ = serde_json::to_writer(&mut writer, &fields);
     writer.0.update(answers);
@@ -149,15 +272,24 @@ pub async fn submit_json(State(state): State<Arc<AppState>>, request: Request) -
     let arriving = state.store.arriving();
     require_content_type(headers, "application/json")?;
     let bytes = read_body(body, state.config.max_body).await?;
-    let body: SubmissionBody = serde_json::from_slice(&bytes)
+    // Checked as UTF-8 at once (fast over mostly ASCII) rather than string
+    // by string while reading.
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::BadRequest("the body is not a valid submission: it is not UTF-8".into()))?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let (body, sent) = BodySeed { registry: &state.registry }
+        .deserialize(&mut deserializer)
+        .and_then(|body| deserializer.end().map(|()| body))
         .map_err(|error| ApiError::BadRequest(format!("the body is not a valid submission: {error}")))?;
     let submission_id = uuid::Uuid::parse_str(&body.submission_id)
         .map_err(|_| ApiError::BadRequest("`submission_id` must be a UUID".into()))?
         .hyphenated()
         .to_string();
-    let form = state.registry.get(&body.form, body.version).ok_or_else(|| {
-        ApiError::NotFound(format!("no form `{}` version {} is accepted here", body.form, body.version))
-    })?;
+    let form = match &sent {
+        Answers::Read(form, _) => Some(Arc::clone(form)),
+        Answers::Text(_) => state.registry.get(&body.form, body.version),
+    }
+    .ok_or_else(|| ApiError::NotFound(format!("no form `{}` version {} is accepted here", body.form, body.version)))?;
     let lang = body.lang.as_str();
     if !form.manifest.languages.iter().any(|l| l == lang) {
         return Err(ApiError::Invalid(vec![FieldError {
@@ -170,8 +302,12 @@ pub async fn submit_json(State(state): State<Arc<AppState>>, request: Request) -
     let today = judging_date(body.completed_at.as_deref(), now, lang).map_err(|e| ApiError::Invalid(vec![e]))?;
     // The hash of the request as sent: it recognises a byte-identical retry
     // even when the answers no longer validate.
-    let request_sha256 = submission_hash(&body, body.answers.get().as_bytes());
-    let answers = match validate(&form, Input::JsonText(body.answers.get()), lang, today) {
+    let request_sha256 = format!("{:x}", Sha256::digest(&bytes));
+    let validated = match sent {
+        Answers::Read(_, read) => validate_read(&form, read, lang, today),
+        Answers::Text(text) => validate(&form, Input::JsonText(text.get()), lang, today),
+    };
+    let answers = match validated {
         Ok(answers) => answers,
         Err(errors) => {
             // Answers that are not JSON (raw text is only checked lightly
@@ -182,12 +318,12 @@ pub async fn submit_json(State(state): State<Arc<AppState>>, request: Request) -
             // A retry of a case stored before (judged then by that day's
             // rules, without a completion time) still gets its receipt.
             if let Some(stored) = state.store.submission(submission_id.clone()).await.map_err(anyhow::Error::from)? {
-                return Ok(receipt_or_conflict(
-                    stored.request_sha256.as_deref() == Some(request_sha256.as_str()),
-                    stored.reference,
-                    stored.received_at,
-                    &submission_id,
-                ));
+                // Rows stored before one-pass reading hold the hash of
+                // the request's parts, not of its bytes.
+                let same = stored.request_sha256.as_deref().is_some_and(|stored| {
+                    stored == request_sha256 || earlier_request_hash(&bytes).is_some_and(|earlier| stored == earlier)
+                });
+                return Ok(receipt_or_conflict(same, stored.reference, stored.received_at, &submission_id));
             }
             tracing::info!(form = %form.manifest.id, version = form.manifest.version, %submission_id, errors = errors.len(), "submission refused: invalid answers");
             return Err(ApiError::Invalid(errors));
@@ -281,4 +417,29 @@ pub async fn forms(State(state): State<Arc<AppState>>) -> Json<serde_json::Value
 /// `GET /healthz`.
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows stored before one-pass reading keep the request hash of their
+    /// release: a byte-identical retry must still be known by it.
+    #[test]
+    fn the_earlier_request_hash_is_computed_as_it_was_stored() {
+        let answers = r#"{ "titulo": "Extorsión en Tapachula",  "edad": 30 }"#;
+        let body = format!(
+            r#"{{"submission_id":"0b6f5bde-6c3c-4f3c-9a43-6f2b3c1f4b2e","form":"caso-ddhh","version":1,"lang":"es","completed_at":"2026-11-20T12:00:00-06:00","answers":{answers}}}"#
+        );
+        let mut expected = Sha256::new();
+        expected.update(br#"["caso-ddhh",1,"es","2026-11-20T12:00:00-06:00"]"#);
+        expected.update(answers.as_bytes());
+        assert_eq!(earlier_request_hash(body.as_bytes()), Some(format!("{:x}", expected.finalize())));
+        let without_time = body.replace(r#""completed_at":"2026-11-20T12:00:00-06:00","#, "");
+        let mut expected = Sha256::new();
+        expected.update(br#"["caso-ddhh",1,"es",null]"#);
+        expected.update(answers.as_bytes());
+        assert_eq!(earlier_request_hash(without_time.as_bytes()), Some(format!("{:x}", expected.finalize())));
+        assert_eq!(earlier_request_hash(b"{\"answers\": 1"), None, "not a submission");
+    }
 }

@@ -38,9 +38,11 @@ use crate::ids::{self, Filer, RecentIds};
 ///
 /// `submissions.answers` holds the validated answers in one of the
 /// `answers_format`s of [`crate::encoding`]. `request_sha256` is the hash
-/// of a JSON submission's answers as sent, beside the hash of what is
-/// stored: it recognises a byte-identical retry that no longer validates
-/// (judged by another day's rules).
+/// of a JSON submission's body as sent (rows stored before the collector
+/// read requests in one pass: of its form, version, language, completion
+/// time and answers as sent), beside the hash of what is stored: it
+/// recognises a byte-identical retry that no longer validates (judged by
+/// another day's rules).
 ///
 /// Migrations 2 and 3 admit the second and third formats, `json+lz4+dict1`
 /// and `packed1+lz4+dict2`. SQLite cannot change a CHECK constraint in

@@ -1093,13 +1093,42 @@ fn submitted_name(field: &str, origins: &HashMap<String, String>) -> String {
     name
 }
 
+/// Answers read from JSON and not yet judged: what [`AnswersSeed`] gives,
+/// for [`validate_read`].
+pub struct ReadAnswers {
+    root: Instance,
+    reading: Reading,
+}
+
+/// Reads a submission's `answers` object straight from the deserializer of
+/// the request around it, so the request is read once: a JSON value of the
+/// wrong shape is remembered as an error (never a failed read); only JSON
+/// that is not well formed fails. Then [`validate_read`] judges what was read.
+pub struct AnswersSeed<'a> {
+    /// The form version the answers were filled on.
+    pub form: &'a Form,
+    /// The language of the submission's messages.
+    pub lang: &'a str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for AnswersSeed<'_> {
+    type Value = ReadAnswers;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<ReadAnswers, D::Error> {
+        let t = messages::for_language(self.lang);
+        let mut reader = Reader { form: self.form, lang: self.lang, t, reading: Reading::default() };
+        let root = reader.json(deserializer)?;
+        Ok(ReadAnswers { root, reading: reader.reading })
+    }
+}
+
 /// Validates a submission. On success the answers are what is stored:
 /// typed, with calculations computed and answers to questions that are not
 /// relevant dropped.
 pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Result<Instance, Vec<FieldError>> {
     let t = messages::for_language(lang);
     let mut reader = Reader { form, lang, t, reading: Reading::default() };
-    let mut root = match input {
+    let root = match input {
         Input::Json(object) => {
             reader.json(serde_json::Value::Object(object)).unwrap_or_else(|error| unreadable(&mut reader, &error))
         }
@@ -1112,7 +1141,13 @@ pub fn validate(form: &Form, input: Input<'_>, lang: &str, today: Date) -> Resul
         }
         Input::Fields(fields) => reader.fields(fields),
     };
-    let Reading { pending, mut errors, origins } = reader.reading;
+    validate_read(form, ReadAnswers { root, reading: reader.reading }, lang, today)
+}
+
+/// Judges answers read by [`AnswersSeed`]: steps 2 and 3 of [`validate`].
+pub fn validate_read(form: &Form, read: ReadAnswers, lang: &str, today: Date) -> Result<Instance, Vec<FieldError>> {
+    let t = messages::for_language(lang);
+    let ReadAnswers { mut root, reading: Reading { pending, mut errors, origins } } = read;
 
     let relevance = evaluate_form(form, &mut root, today);
 

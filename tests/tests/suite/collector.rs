@@ -12,7 +12,7 @@ use std::path::Path;
 
 use constancia_tests::collector::{
     CASE_FORM, Collector, Workplace, accepted_versions, case, count_submissions, export, open_db, page_form,
-    reference_number, stored, submission,
+    pages_order, reference_number, stored, submission,
 };
 use serde_json::{Value, json};
 use sha2::Digest as _;
@@ -434,6 +434,60 @@ fn a_retry_is_known_by_its_content_not_by_its_spelling() {
         assert_eq!(reply.json(), receipt, "{what}: the same receipt");
     }
     assert_eq!(count_submissions(&place.db()), 1, "stored once");
+}
+
+/// The collector reads the answers in the same pass as the rest of the
+/// request when the form, version and language come first (as the pages
+/// send them), and after it otherwise: either way they are judged alike, and
+/// a request that is not a submission is refused whole.
+#[test]
+fn answers_are_judged_alike_wherever_they_come_in_the_request() {
+    let place = Workplace::real_forms();
+    let collector = Collector::start(place.options("ORDR"));
+    let post = |body: &str| collector.post("/api/v1/submissions", Some("application/json"), body.as_bytes());
+    // `to_string` writes members in key order: the answers first.
+    let (last, first) = (submission(&case()), submission(&case()));
+    assert!(pages_order(&last).ends_with(&format!("\"answers\":{}}}", last["answers"])), "answers last");
+    assert!(first.to_string().starts_with("{\"answers\":"), "answers first");
+    for body in [pages_order(&last), first.to_string()] {
+        let reply = post(&body);
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+    let stored_answers =
+        |body: &Value| stored(&place.db(), body["submission_id"].as_str().expect("an id")).map(|s| s.1);
+    assert_eq!(stored_answers(&last), stored_answers(&first), "the same answers stored");
+    assert!(stored_answers(&last).is_some());
+
+    let mut answers = case();
+    object_mut(&mut answers["victimas"][0], "a victim").remove("sexo");
+    answers["victimas"][1]["sexo"] = json!("marciano");
+    answers["actos"][0]["monto_exigido"] = json!("tres mil");
+    answers["campo_inventado"] = json!(1);
+    answers["fuentes"] = json!(5);
+    let invalid = submission(&answers);
+    let (in_one_pass, after) = (post(&pages_order(&invalid)), post(&invalid.to_string()));
+    assert_json_errors(&in_one_pass, 422, "invalid answers, read in one pass");
+    assert!(in_one_pass.errors().len() >= 5, "every error: {}", in_one_pass.text());
+    assert_eq!(in_one_pass.json(), after.json(), "the same errors either way");
+
+    let id = uuid::Uuid::new_v4();
+    let head = format!("\"submission_id\":\"{id}\",\"form\":\"caso-ddhh\",\"version\":1,\"lang\":\"es\"");
+    let answers = case().to_string();
+    for (what, body, status) in [
+        ("answers twice", format!("{{{head},\"answers\":{answers},\"answers\":{answers}}}"), 400),
+        ("the form twice", format!("{{{head},\"form\":\"caso-ddhh\",\"answers\":{answers}}}"), 400),
+        ("an unknown member", format!("{{{head},\"answers\":{answers},\"extra\":1}}"), 400),
+        ("no answers", format!("{{{head}}}"), 400),
+        ("answers that are not an object", format!("{{{head},\"answers\":[1,2]}}"), 400),
+        ("answers cut short", format!("{{{head},\"answers\":{{\"titulo\":}}}}"), 400),
+        ("text after the submission", format!("{{{head},\"answers\":{answers}}} x"), 400),
+        ("an unknown version", format!("{{{},\"answers\":{answers}}}", head.replace(":1,", ":7,")), 404),
+        ("a language not offered", format!("{{{},\"answers\":{answers}}}", head.replace("\"es\"", "\"fr\"")), 422),
+    ] {
+        let reply = post(&body);
+        assert_json_errors(&reply, status, what);
+    }
+    assert_eq!(count_submissions(&place.db()), 2, "only the two valid submissions stored");
 }
 
 /// Replaces `old` by `new` exactly once in `text`.
