@@ -198,7 +198,13 @@ impl<'de> Visitor<'de> for RepeatSeed<'_, '_> {
                 continue;
             }
             let failures = self.reader.failures();
-            let prefix = format!("{}.{index}.", self.field);
+            // Built by hand: `format!` costs more than the rest of reading
+            // a short instance.
+            let mut prefix = String::with_capacity(self.field.len() + 6);
+            prefix.push_str(self.field);
+            prefix.push('.');
+            prefix.push_str(itoa::Buffer::new().format(index));
+            prefix.push('.');
             let seed = InstanceSeed { reader: &mut *self.reader, scope: self.scope, prefix: &prefix };
             match seq.next_element_seed(seed)? {
                 None => break,

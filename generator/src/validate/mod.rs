@@ -313,7 +313,7 @@ struct Field<'a> {
 
 impl Field<'_> {
     fn name(&self) -> String {
-        format!("{}{}", self.prefix, self.key)
+        [self.prefix, self.key].concat()
     }
 }
 
@@ -785,6 +785,40 @@ fn positions<'p>(root: &Instance, scope: &'p [(Arc<str>, usize)], out: &mut Vec<
     out.extend(current.into_iter().map(|(p, _)| p));
 }
 
+/// The one position of the top level.
+const TOP: [Pos<'static>; 1] = [Pos { items: [("", 0); 3], slots: [0; 3], len: 0 }];
+
+/// The positions of one scope's instances, kept while the next questions
+/// share the scope (a form's questions come section by section), until the
+/// tree changes: each pass walks the tree once per scope, not per question.
+#[derive(Default)]
+struct Found<'p> {
+    /// The repeat slots of the scope kept, from the top.
+    kept: Option<Vec<usize>>,
+    list: Vec<Pos<'p>>,
+}
+
+impl<'p> Found<'p> {
+    fn of(&mut self, root: &Instance, scope: &'p [(Arc<str>, usize)]) -> &[Pos<'p>] {
+        if scope.is_empty() {
+            return &TOP;
+        }
+        let same = self.kept.as_ref().is_some_and(|kept| {
+            kept.len() == scope.len() && kept.iter().zip(scope).all(|(kept, (_, slot))| kept == slot)
+        });
+        if !same {
+            positions(root, scope, &mut self.list);
+            self.kept = Some(scope.iter().map(|(_, slot)| *slot).collect());
+        }
+        &self.list
+    }
+
+    /// Instances were dropped: positions must be found again.
+    fn forget(&mut self) {
+        self.kept = None;
+    }
+}
+
 fn instance_at_mut<'a>(root: &'a mut Instance, position: &Pos<'_>) -> Option<&'a mut Instance> {
     let mut instance = root;
     for (slot, index) in position.steps() {
@@ -888,18 +922,20 @@ fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
         groups: FxHashMap::with_capacity_and_hasher(16, Default::default()),
         top_groups: vec![None; form.manifest.sections.len()],
     };
-    let mut found = Vec::new();
+    let mut found = Found::default();
     for step in &form.steps {
         match *step {
             Step::Repeat(s) => {
                 let Some(plan) = &form.repeat_plans[s] else { continue };
                 let section = &form.manifest.sections[s];
-                positions(root, &plan.scope, &mut found);
-                for position in &found {
-                    let holds = relevance.groups_hold(form, &plan.groups, root, position, today) && {
-                        let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
-                        section.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
-                    };
+                let mut dropped = false;
+                for position in found.of(root, &plan.scope) {
+                    let holds = (plan.groups.is_empty()
+                        || relevance.groups_hold(form, &plan.groups, root, position, today))
+                        && {
+                            let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
+                            section.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
+                        };
                     if holds {
                         relevance.repeats.insert(key(s, position));
                     } else if let (Some(instance), Some((slot, _))) =
@@ -907,18 +943,23 @@ fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
                         && let Some(repeat) = instance.repeats.get_mut(slot)
                     {
                         *repeat = None;
+                        dropped = true;
                     }
+                }
+                if dropped {
+                    found.forget();
                 }
             }
             Step::Question(number) => {
                 let plan = &form.plans[number];
                 let question = form.question_at(number);
-                positions(root, &plan.scope, &mut found);
-                for position in &found {
-                    let holds = relevance.groups_hold(form, &plan.groups, root, position, today) && {
-                        let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
-                        question.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
-                    };
+                for position in found.of(root, &plan.scope) {
+                    let holds = (plan.groups.is_empty()
+                        || relevance.groups_hold(form, &plan.groups, root, position, today))
+                        && {
+                            let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
+                            question.relevant.as_ref().is_none_or(|e| is_true(e, &scope))
+                        };
                     let computed = match (&question.calculation, holds) {
                         (Some(calculation), true) => {
                             let scope = Scope { layout: &form.layout, root, position, today, self_value: None };
@@ -1152,11 +1193,10 @@ pub fn validate_read(form: &Form, read: ReadAnswers, lang: &str, today: Date) ->
     let relevance = evaluate_form(form, &mut root, today);
 
     // Repeat counts of relevant repeats.
-    let mut found = Vec::new();
+    let mut found = Found::default();
     for (s, section) in form.manifest.sections.iter().enumerate() {
         let (Some(repeat), Some(plan)) = (section.repeat, &form.repeat_plans[s]) else { continue };
-        positions(&root, &plan.scope, &mut found);
-        for position in &found {
+        for position in found.of(&root, &plan.scope) {
             if !relevance.repeats.contains(&key(s, position)) {
                 continue;
             }
@@ -1188,8 +1228,7 @@ pub fn validate_read(form: &Form, read: ReadAnswers, lang: &str, today: Date) ->
         if question.kind == QuestionType::Note {
             continue;
         }
-        positions(&root, &plan.scope, &mut found);
-        for position in &found {
+        for position in found.of(&root, &plan.scope) {
             if !relevance.holds_question(number, position) {
                 continue;
             }
