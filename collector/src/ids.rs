@@ -229,9 +229,9 @@ fn catch_up(connection: &mut Connection, database: &Path) -> Result<usize, Store
     Ok(filed)
 }
 
-/// The sequence number of a filed id (`lookups` from [`open`]). Each call
-/// reads the index afresh: after a look in [`RecentIds`], it sees every
-/// filing that id left for.
+/// The sequence number of a filed id (`lookups` from [`open`]). Read in a
+/// snapshot taken after the id was looked up in [`RecentIds`], it sees every
+/// filing that the id left memory for.
 pub fn filed_seq(lookups: &Connection, submission_id: &str) -> Result<Option<i64>, rusqlite::Error> {
     lookups
         .prepare_cached("SELECT seq FROM submission_ids WHERE submission_id = ?1")?

@@ -835,14 +835,27 @@ fn run_batch(
     prefix: &str,
     ids: &Ids,
 ) -> Result<(Outcomes, HashMap<String, i64>), rusqlite::Error> {
+    // Every id of the batch is looked up in memory first, then the index is
+    // read in one snapshot taken after: an id leaves memory only once its
+    // filing is committed, so an id not in memory then is in the snapshot.
+    // (One read transaction per batch rather than per submission.)
+    let mut unfiled = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Job::Submit(submission, _) = job {
+            unfiled.push(ids.recent.get(&submission.submission_id).map_err(|_| rusqlite::Error::InvalidQuery)?);
+        }
+    }
+    let snapshot = ids.lookups.unchecked_transaction()?;
     let transaction = connection.transaction()?;
     let mut counters = Counters { prefix: prefix.to_owned(), last: HashMap::new() };
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut ids = BatchIds { ids, new: HashMap::new() };
+    let mut ids = BatchIds { lookups: &snapshot, new: HashMap::new() };
+    let mut unfiled = unfiled.into_iter();
     for job in batch {
         outcomes.push(match job {
             Job::Submit(submission, _) => {
-                insert_submission(&transaction, &mut counters, &mut ids, submission).map(Outcome::Submit)
+                let unfiled = unfiled.next().flatten();
+                insert_submission(&transaction, &mut counters, &mut ids, submission, unfiled).map(Outcome::Submit)
             }
             Job::Manifest(manifest, _) => insert_manifest(&transaction, manifest).map(Outcome::Manifest),
             Job::Stop => continue,
@@ -851,27 +864,24 @@ fn run_batch(
     counters.save(&transaction)?;
     let new = ids.new;
     transaction.commit()?;
+    // Read only: ending it cannot lose anything.
+    let _ = snapshot.finish();
     Ok((outcomes, new))
 }
 
 /// Where a batch looks for the ids stored before it: the ids of this
-/// batch, those not filed yet, and the index.
+/// batch, those not filed yet (looked up before the batch), and the index.
 struct BatchIds<'a> {
-    ids: &'a Ids,
+    lookups: &'a Connection,
     new: HashMap<String, i64>,
 }
 
 impl BatchIds<'_> {
-    fn find(&self, submission_id: &str) -> Result<Option<i64>, rusqlite::Error> {
-        if let Some(seq) = self.new.get(submission_id) {
-            return Ok(Some(*seq));
-        }
-        // In this order: an id leaves memory only once its filing is
-        // committed, so the index, read after, holds it.
-        if let Some(seq) = self.ids.recent.get(submission_id).map_err(|_| rusqlite::Error::InvalidQuery)? {
+    fn find(&self, submission_id: &str, unfiled: Option<i64>) -> Result<Option<i64>, rusqlite::Error> {
+        if let Some(seq) = self.new.get(submission_id).copied().or(unfiled) {
             return Ok(Some(seq));
         }
-        ids::filed_seq(&self.ids.lookups, submission_id)
+        ids::filed_seq(self.lookups, submission_id)
     }
 }
 
@@ -880,8 +890,9 @@ fn insert_submission(
     counters: &mut Counters,
     ids: &mut BatchIds<'_>,
     submission: &NewSubmission,
+    unfiled: Option<i64>,
 ) -> Result<Stored, rusqlite::Error> {
-    if let Some(seq) = ids.find(&submission.submission_id)? {
+    if let Some(seq) = ids.find(&submission.submission_id, unfiled)? {
         let (reference, received_at, sha256, format, channel) = transaction
             .prepare_cached(
                 // The id checked again: an index that lies gives an error,
