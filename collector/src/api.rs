@@ -334,6 +334,13 @@ pub async fn submit_json(State(state): State<Arc<AppState>>, request: Request) -
     // typed, answers that are not relevant dropped. So a retry is the same
     // submission however its JSON is spelt (spacing, key order, escapes).
     let content_sha256 = submission_hash(&body, &encoded.packed);
+    // The answers' tree and the request are freed here, on the thread that
+    // allocated them: after the wait below the task may resume on another
+    // worker, where freeing their few hundred blocks costs the allocator
+    // cross-thread work.
+    drop(answers);
+    drop(bytes);
+    let packed = encoded.packed;
     let submission = NewSubmission {
         submission_id: submission_id.clone(),
         form_id: form.manifest.id.clone(),
@@ -350,6 +357,7 @@ pub async fn submit_json(State(state): State<Arc<AppState>>, request: Request) -
         // Stored by an earlier release, which hashed the answers' JSON
         // text: the same content gives the same text.
         Stored::Earlier { receipt, content_sha256 } => {
+            let answers = constancia::packed::unpack(form.layout(), &packed).map_err(anyhow::Error::from)?;
             if submission_hash(&body, form.layout().json(&answers).as_bytes()) == content_sha256 {
                 Stored::Existing(receipt)
             } else {
