@@ -494,21 +494,22 @@ impl Reader<'_> {
     }
 
     /// Orders codes as the list does and drops repeats.
-    fn codes(&mut self, number: usize, field: &Field<'_>, codes: Vec<String>) -> Value {
-        let positions = self.form.codes_of(number);
-        let mut chosen: Vec<(usize, String)> = Vec::with_capacity(codes.len());
-        for code in codes {
-            match positions.and_then(|p| p.get(&code)) {
-                Some(&index) => chosen.push((index, code)),
+    fn codes(&mut self, number: usize, field: &Field<'_>, mut codes: Vec<String>) -> Value {
+        let form = self.form;
+        let position = |code: &String| form.codes_of(number).and_then(|p| p.get(code)).copied();
+        // Sorted and kept in the vector received: a few codes, so looking
+        // each up again while sorting costs less than allocating.
+        codes.retain(|code| {
+            let known = position(code).is_some();
+            if !known {
                 // Records why the code is refused.
-                None => {
-                    self.choice(number, field, &code, false);
-                }
+                self.choice(number, field, code, false);
             }
-        }
-        chosen.sort_unstable_by_key(|(index, _)| *index);
-        chosen.dedup_by_key(|(index, _)| *index);
-        Value::Multi(chosen.into_iter().map(|(_, code)| code).collect())
+            known
+        });
+        codes.sort_unstable_by_key(|code| position(code));
+        codes.dedup();
+        Value::Multi(codes)
     }
 
     fn field_value(&mut self, number: usize, field: &Field<'_>, raw: &[&str]) -> Value {
@@ -605,16 +606,14 @@ impl Reader<'_> {
         let blank = |(_, child, failed): &(usize, Instance, bool)| child.is_blank() && !failed;
         let blank_count = instances.iter().filter(|i| blank(i)).count();
         let mut droppable = (instances.len().saturating_sub(min)).min(blank_count);
-        let mut kept: Vec<(usize, Instance)> = Vec::new();
+        let mut list = Vec::with_capacity(instances.len() - droppable);
         for entry in instances {
             if blank(&entry) && droppable > 0 {
                 droppable -= 1;
                 continue;
             }
-            kept.push((entry.0, entry.1));
-        }
-        let mut list = Vec::with_capacity(kept.len());
-        for (position, (original, child)) in kept.into_iter().enumerate() {
+            let (original, child, _) = entry;
+            let position = list.len();
             if position != original {
                 self.reading.origins.insert(format!("{field}.{position}."), format!("{field}.{original}."));
             }
@@ -793,8 +792,9 @@ const TOP: [Pos<'static>; 1] = [Pos { items: [("", 0); 3], slots: [0; 3], len: 0
 /// tree changes: each pass walks the tree once per scope, not per question.
 #[derive(Default)]
 struct Found<'p> {
-    /// The repeat slots of the scope kept, from the top.
-    kept: Option<Vec<usize>>,
+    /// The repeat slots of the scope kept, from the top (repeats nest at
+    /// most three deep, like [`Pos`]).
+    kept: Option<([usize; 3], usize)>,
     list: Vec<Pos<'p>>,
 }
 
@@ -803,12 +803,17 @@ impl<'p> Found<'p> {
         if scope.is_empty() {
             return &TOP;
         }
-        let same = self.kept.as_ref().is_some_and(|kept| {
-            kept.len() == scope.len() && kept.iter().zip(scope).all(|(kept, (_, slot))| kept == slot)
+        let same = self.kept.as_ref().is_some_and(|(kept, len)| {
+            *len == scope.len() && kept.iter().zip(scope).all(|(kept, (_, slot))| kept == slot)
         });
         if !same {
             positions(root, scope, &mut self.list);
-            self.kept = Some(scope.iter().map(|(_, slot)| *slot).collect());
+            let mut kept = ([0; 3], scope.len());
+            for (kept, (_, slot)) in kept.0.iter_mut().zip(scope) {
+                *kept = *slot;
+            }
+            // Deeper than three: never kept, found each time.
+            self.kept = (scope.len() <= 3).then_some(kept);
         }
         &self.list
     }
