@@ -916,7 +916,12 @@ impl Relevance {
 /// Relevance and calculations, in the manifest's order: drops the instances
 /// of repeats and the answers of questions that are not relevant, computes
 /// calculations.
-fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
+///
+/// With `errors_pending` false, a question instance left unanswered whose
+/// answer nothing computes and nothing requires is skipped: whether it is
+/// relevant changes nothing (there is no answer to drop and nothing to
+/// check), so its condition is not evaluated and it counts as not relevant.
+fn evaluate_form(form: &Form, root: &mut Instance, today: Date, errors_pending: bool) -> Relevance {
     // Sized for a typical case up front: growing the sets while marking
     // rehashes them several times per submission.
     let in_repeats = form.plans.len() - form.top_level_questions;
@@ -958,7 +963,13 @@ fn evaluate_form(form: &Form, root: &mut Instance, today: Date) -> Relevance {
             Step::Question(number) => {
                 let plan = &form.plans[number];
                 let question = form.question_at(number);
+                let slot = form.value_slots[number];
+                let moot =
+                    !errors_pending && question.calculation.is_none() && matches!(question.required, Expr::Bool(false));
                 for position in found.of(root, &plan.scope) {
+                    if moot && instance_at(root, position).is_none_or(|instance| instance.get(slot).is_empty()) {
+                        continue;
+                    }
                     let holds = (plan.groups.is_empty()
                         || relevance.groups_hold(form, &plan.groups, root, position, today))
                         && {
@@ -1195,7 +1206,7 @@ pub fn validate_read(form: &Form, read: ReadAnswers, lang: &str, today: Date) ->
     let t = messages::for_language(lang);
     let ReadAnswers { mut root, reading: Reading { pending, mut errors, origins } } = read;
 
-    let relevance = evaluate_form(form, &mut root, today);
+    let relevance = evaluate_form(form, &mut root, today, !pending.is_empty());
 
     // Repeat counts of relevant repeats.
     let mut found = Found::default();
