@@ -315,6 +315,11 @@ fn file(connection: &mut Connection, ids: &IdMap) -> Result<(), StoreError> {
     }
     transaction.execute("UPDATE filed SET through = ?1, through_id = ?2 WHERE through < ?1", params![last, last_id])?;
     transaction.commit()?;
+    // The writer reads the index in a snapshot per batch, nearly without
+    // pause: the automatic checkpoint, which gives way to readers, could
+    // leave the WAL to grow by a filing each time. This one waits (for a
+    // batch, a millisecond or so) until the WAL can start over.
+    connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
     Ok(())
 }
 
