@@ -698,11 +698,8 @@ impl Counters {
         let last = match self.last.get(&year) {
             Some(last) => *last,
             None => transaction
-                .query_row(
-                    "SELECT last FROM reference_counters WHERE prefix = ?1 AND year = ?2",
-                    params![self.prefix, year],
-                    |row| row.get(0),
-                )
+                .prepare_cached("SELECT last FROM reference_counters WHERE prefix = ?1 AND year = ?2")?
+                .query_row(params![self.prefix, year], |row| row.get(0))
                 .optional()?
                 .unwrap_or(0),
         };
@@ -881,16 +878,20 @@ fn run_batch(
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut ids = BatchIds { lookups: &snapshot, new: HashMap::new() };
     let mut unfiled = unfiled.into_iter();
+    // Prepared once for the batch, not looked up in the cache per row.
+    let mut insert = transaction.prepare_cached(INSERT_SUBMISSION)?;
     for job in batch {
         outcomes.push(match job {
             Job::Submit(submission, _) => {
                 let unfiled = unfiled.next().flatten();
-                insert_submission(&transaction, &mut counters, &mut ids, submission, unfiled).map(Outcome::Submit)
+                insert_submission(&transaction, &mut insert, &mut counters, &mut ids, submission, unfiled)
+                    .map(Outcome::Submit)
             }
             Job::Manifest(manifest, _) => insert_manifest(&transaction, manifest).map(Outcome::Manifest),
             Job::Stop => continue,
         });
     }
+    drop(insert);
     counters.save(&transaction)?;
     let new = ids.new;
     transaction.commit()?;
@@ -923,6 +924,7 @@ const INSERT_SUBMISSION: &str = "INSERT INTO submissions
 
 fn insert_submission(
     transaction: &Connection,
+    insert: &mut rusqlite::CachedStatement<'_>,
     counters: &mut Counters,
     ids: &mut BatchIds<'_>,
     submission: &NewSubmission,
@@ -959,7 +961,7 @@ fn insert_submission(
     }
     let year = year_of(&submission.received_at);
     let (number, reference) = counters.next(transaction, year)?;
-    let inserted = transaction.prepare_cached(INSERT_SUBMISSION)?.execute(params![
+    let inserted = insert.execute(params![
         submission.submission_id,
         reference,
         submission.form_id,
