@@ -96,16 +96,17 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/submit/{form}/{version}", post(pages::submit_page))
         .route("/receipt/{submission_id}", get(pages::receipt));
-    let cors = if config.allowed_origins.is_empty() {
-        CorsLayer::new()
-    } else {
+    // Without allowed origins there is no CORS to answer: browsers keep
+    // pages of other origins out by default, and no layer adds its `Vary`
+    // headers to every answer.
+    let cors = (!config.allowed_origins.is_empty()).then(|| {
         let origins: Vec<HeaderValue> =
             config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::POST, Method::GET])
             .allow_headers([header::CONTENT_TYPE])
-    };
+    });
     // One stack of layers, applied once: each `Router::layer` call boxes the
     // routes again, and every request then clones and polls every box.
     let layers = tower::ServiceBuilder::new()
@@ -122,7 +123,7 @@ pub fn app(state: AppState) -> Router {
                 .gzip(true)
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE))),
         )
-        .layer(cors)
+        .option_layer(cors)
         // Bodies are read by the handlers themselves, with the configured
         // limit, so that an oversized body gets our 413 answer.
         .layer(DefaultBodyLimit::disable());

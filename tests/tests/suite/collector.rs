@@ -490,6 +490,53 @@ fn answers_are_judged_alike_wherever_they_come_in_the_request() {
     assert_eq!(count_submissions(&place.db()), 2, "only the two valid submissions stored");
 }
 
+/// Pages hosted elsewhere may submit only from the origins allowed with
+/// `--allow-origin`; without any, no answer invites another origin.
+#[test]
+fn only_allowed_origins_are_answered_for_cross_origin_submissions() {
+    let place = Workplace::real_forms();
+    let preflight = |collector: &Collector, origin: &str| {
+        collector.request(
+            "OPTIONS",
+            "/api/v1/submissions",
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type"),
+            ],
+            b"",
+        )
+    };
+    let allowed = "https://consulado.example";
+    let mut options = place.options("CORS");
+    options.args = vec!["--allow-origin".into(), allowed.into()];
+    let collector = Collector::start(options);
+    let reply = preflight(&collector, allowed);
+    assert_eq!(reply.header("access-control-allow-origin"), Some(allowed), "{}", reply.text());
+    let methods = reply.header("access-control-allow-methods").unwrap_or_default();
+    assert!(methods.contains("POST"), "{methods}");
+    let body = pages_order(&submission(&case()));
+    let reply = collector.request(
+        "POST",
+        "/api/v1/submissions",
+        &[("origin", allowed), ("content-type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    assert_eq!(reply.header("access-control-allow-origin"), Some(allowed));
+    let reply = preflight(&collector, "https://elsewhere.example");
+    assert_eq!(reply.header("access-control-allow-origin"), None, "another origin is not invited");
+    drop(collector);
+
+    let collector = Collector::start(place.options("NOCORS"));
+    for reply in
+        [preflight(&collector, allowed), collector.request("GET", "/api/v1/forms", &[("origin", allowed)], b"")]
+    {
+        assert!(reply.status < 500, "{}", reply.text());
+        assert_eq!(reply.header("access-control-allow-origin"), None, "no origin is invited");
+    }
+}
+
 /// Replaces `old` by `new` exactly once in `text`.
 fn replace_once(text: &str, old: &str, new: &str) -> String {
     assert_eq!(text.matches(old).count(), 1, "`{old}` occurs once");
