@@ -63,11 +63,11 @@ pub fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), A
     }
 }
 
-/// A JSON submission's members but its answers. Read in one pass: when `form`, `version`
-/// and `lang` come before `answers`, as the pages send them, the answers are
-/// read into the form's answer tree on the way, so the request is read only
-/// once; otherwise (or for a form or language not accepted here) they are
-/// kept as text and read after.
+/// A JSON submission's members other than its answers ([`Answers`]). The
+/// request is read in one pass: when `form`, `version` and `lang` come
+/// before `answers`, as the pages send them, the answers are read into the
+/// form's answer tree on the way; otherwise (or for a form or language not
+/// accepted here) they are kept as text and read after.
 struct SubmissionBody {
     submission_id: String,
     form: String,
