@@ -45,6 +45,9 @@ pub const FILE_IDS_AT: usize = 16_384;
 /// filer's checkpoints, a reader's snapshot) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the checkpoint after a filing waits for readers to move on.
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(200);
+
 /// How often the filer looks at the gathered ids without being woken.
 const FILER_IDLE: Duration = Duration::from_secs(1);
 
@@ -315,12 +318,26 @@ fn file(connection: &mut Connection, ids: &IdMap) -> Result<(), StoreError> {
     }
     transaction.execute("UPDATE filed SET through = ?1, through_id = ?2 WHERE through < ?1", params![last, last_id])?;
     transaction.commit()?;
-    // The writer reads the index in a snapshot per batch, nearly without
-    // pause: the automatic checkpoint, which gives way to readers, could
-    // leave the WAL to grow by a filing each time. This one waits (for a
-    // batch, a millisecond or so) until the WAL can start over.
-    connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+    // The filing is committed whatever becomes of the checkpoint: a
+    // failure there must not have the same ids filed again.
+    match restart_wal(connection) {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!("the id index's WAL could not start over after a filing; the next one will try"),
+        Err(error) => tracing::warn!(%error, "cannot checkpoint the id index after a filing"),
+    }
     Ok(())
+}
+
+/// Checkpoints the index so that its WAL starts over; false when a reader
+/// held on. The writer reads the index in a snapshot per batch, nearly
+/// without pause: the automatic checkpoint, which gives way to readers,
+/// could leave the WAL to grow by a filing each time. This one waits for
+/// them, briefly (a batch reads for a millisecond or so).
+fn restart_wal(connection: &Connection) -> Result<bool, rusqlite::Error> {
+    connection.busy_timeout(CHECKPOINT_WAIT)?;
+    let blocked = connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| row.get::<_, i64>(0));
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(blocked? == 0)
 }
 
 #[cfg(test)]
